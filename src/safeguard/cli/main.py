@@ -1,0 +1,195 @@
+"""The ``safeguard`` command line. Thin: every command calls the layers below."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safeguard.cli.progress import RichProgress
+from safeguard.interchange import BankFormat
+from safeguard.reports.case_report import build_case_report
+from safeguard.reports.render import FORMATS, render
+from safeguard.store import banks as bank_store
+from safeguard.store import cases as case_store
+from safeguard.store.cases import AlreadyExists, NotFound
+from safeguard.store.database import database_url, session_scope, upgrade
+from safeguard.triage.banks import export_bank, import_bank_file
+from safeguard.triage.exhibit_matching import MatchOptions
+from safeguard.triage.ingest import IngestOptions, ingest_exhibit
+
+app = typer.Typer(help="Safeguard: triage seized media against banks of known material.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+case_app = typer.Typer(help="Cases (operations).", no_args_is_help=True)
+bank_app = typer.Typer(help="Banks of known hashes.", no_args_is_help=True)
+db_app = typer.Typer(help="The case store.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(bank_app, name="bank")
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's schema to the newest version."""
+    upgrade()
+    console.print(f"store is up to date: {database_url()}")
+
+
+@case_app.command("create")
+def case_create(reference: str, title: str = typer.Option(None, help="A descriptive title.")):
+    """Create a case."""
+    try:
+        with session_scope() as session:
+            case_store.create_case(session, reference, title)
+    except (AlreadyExists, ValueError) as error:
+        raise _fail(str(error)) from None
+    console.print(f"created case {reference}")
+
+
+@case_app.command("list")
+def case_list() -> None:
+    """List cases with their exhibits."""
+    table = Table("Case", "Title", "Exhibits", "Created")
+    with session_scope() as session:
+        for case in case_store.list_cases(session):
+            exhibits = ", ".join(f"{e.reference} ({e.state})" for e in case.exhibits)
+            table.add_row(case.reference, case.title or "", exhibits or "-",
+                          case.created_at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+@bank_app.command("import")
+def bank_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    name: str = typer.Option(..., "--name", help="Name of the new bank."),
+    fmt: BankFormat = typer.Option(None, "--format", help="Format; detected when left out."),
+    profile: str = typer.Option(None, help="VICS profile (uk or us) for category codes."),
+) -> None:
+    """Import a bank file (VICS JSON 1.x/2.0, md5sum list, CSV, HMA-style lines)."""
+    try:
+        with RichProgress(err) as progress:
+            summary = import_bank_file(file, name, fmt=fmt, profile=profile, progress=progress)
+    except (AlreadyExists, ValueError, KeyError) as error:
+        raise _fail(str(error)) from None
+    console.print(f"bank {name}: imported {summary.imported:,} entries ({summary.format})")
+    for problem in summary.errors[:50]:
+        err.print(f"[yellow]skipped[/yellow] {file.name} {problem}")
+    if len(summary.errors) > 50:
+        err.print(f"... and {len(summary.errors) - 50:,} more skipped lines")
+
+
+@bank_app.command("list")
+def bank_list() -> None:
+    """List banks with their size and source."""
+    table = Table("Bank", "Entries", "Scheme", "Format", "Enabled", "Source")
+    with session_scope() as session:
+        for b in bank_store.list_banks(session):
+            table.add_row(b.name, f"{b.entries:,}", b.scheme, b.format or "",
+                          "yes" if b.enabled else "no", b.source or "")
+    console.print(table)
+
+
+@bank_app.command("export")
+def bank_export(
+    name: str,
+    fmt: BankFormat = typer.Option(BankFormat.VICS, "--format"),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write; stdout if omitted."),
+    profile: str = typer.Option(None, help="VICS profile (uk or us)."),
+) -> None:
+    """Export a bank in any supported format."""
+    try:
+        if output is None:
+            count = export_bank(name, sys.stdout, fmt, profile=profile)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as out:
+                count = export_bank(name, out, fmt, profile=profile)
+    except (NotFound, ValueError) as error:
+        raise _fail(str(error)) from None
+    err.print(f"exported {count:,} entries of bank {name}")
+
+
+@app.command("ingest")
+def ingest(
+    case: str,
+    exhibit: str,
+    path: Path = typer.Argument(..., exists=True, help="Folder, zip or tar of the exhibit."),
+    workers: int = typer.Option(None, help="Hashing processes (default: one per core)."),
+    radius: int = typer.Option(31, help="PDQ match distance."),
+    min_quality: int = typer.Option(50, help="Ignore PDQ hashes below this quality."),
+    batch: int = typer.Option(256, help="Files stored per transaction."),
+) -> None:
+    """Ingest an exhibit: hash every file, match against the banks, group what is new.
+
+    Safe to interrupt: run the same command again and it resumes where it stopped.
+    """
+    options = IngestOptions(batch=batch,
+                            matching=MatchOptions(radius=radius, min_quality=min_quality))
+    if workers:
+        options = dataclasses.replace(options, workers=workers)
+    try:
+        with RichProgress(err) as progress:
+            summary = ingest_exhibit(case, exhibit, path, options, progress)
+    except (NotFound, FileNotFoundError) as error:
+        raise _fail(str(error)) from None
+    console.print(
+        f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} stored"
+        f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable"
+    )
+
+
+@app.command("report")
+def report(
+    case: str,
+    fmt: str = typer.Option("text", "--format", help=f"One of {', '.join(FORMATS)}."),
+    output: Path = typer.Option(None, "--output", "-o"),
+) -> None:
+    """The case (charging) report."""
+    try:
+        with session_scope() as session:
+            text = render(build_case_report(session, case), fmt)
+    except (NotFound, ValueError) as error:
+        raise _fail(str(error)) from None
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@app.command("demo")
+def demo(
+    directory: Path = typer.Option(Path("demo"), "--dir", help="Where to generate the demo."),
+    case: str = typer.Option("DEMO-1", help="Case reference for the demo."),
+    workers: int = typer.Option(None, help="Hashing processes (default: one per core)."),
+) -> None:
+    """Generate a benign demo exhibit and bank, ingest it and print the case report."""
+    from safeguard.demo.corpus import generate_demo
+
+    console.print(f"generating a benign demo exhibit in {directory} ...")
+    corpus = generate_demo(directory)
+    with session_scope() as session:
+        try:
+            case_store.create_case(session, case, "Generated benign demo")
+        except AlreadyExists:
+            pass
+        has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
+    if not has_bank:
+        bank_import(corpus.bank_csv, "demo-bank", None, None)
+    ingest(case, "EXHIBIT-1", corpus.exhibit_dir, workers, 31, 50, 256)
+    report(case, "text", None)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,169 @@
+"""Decode one image safely and compute its PDQ hashes and EXIF facts.
+
+Policy:
+
+* The header is read first (``Image.open`` is lazy) and an image that declares more than
+  ``max_pixels`` pixels is rejected before any pixel is decoded.
+* JPEG (and MPO) decode at reduced scale through libjpeg's DCT scaling (``Image.draft``), at the
+  smallest scale that keeps both sides >= 512 px. PDQ boxes the image down to 64x64 anyway;
+  keeping 512 px keeps the hash within a few bits of a full decode while decoding up to 64 times
+  fewer pixels. Other formats decode in full and are then box-reduced (``Image.reduce``) by the
+  same rule before hashing.
+* The stored pixels are hashed as decoded. EXIF orientation is NOT applied, like the PDQ
+  reference hasher; matching checks the eight dihedral variants, which cover any orientation.
+  (HEIF transforms, which are part of the HEIF image itself, are applied by the decoder.)
+* Alpha is dropped, palette/greyscale/CMYK/16-bit pixels become 8-bit RGB, and only the first
+  frame of an animated or multi-page image is hashed (``ImageFacts.frames`` says how many).
+* A truncated or corrupt file is an error (``ImageDecodeError``), never silently padded:
+  ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left alone.
+* Only the formats listed in ``ALLOWED_FORMATS`` are opened (no EPS/PostScript, which Pillow
+  hands to Ghostscript).
+
+Thread safety: ``analyse_image`` briefly sets ``Image.MAX_IMAGE_PIXELS`` and the warning filters,
+which are process-wide. Ingest runs it in worker processes; do not run it from several threads
+with different ``max_pixels``.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+import pillow_heif
+from PIL import Image
+
+from safeguard.hashing.exif import read_exif
+from safeguard.hashing.facts import ImageDecodeError, ImageFacts, ImageRejected
+from safeguard.hashing.pdq import pdq_from_array
+from safeguard.hashing.pixels import PDQ_MIN_SIDE, reduce_for_pdq, rgb_array, to_8bit
+
+pillow_heif.register_heif_opener()
+
+DEFAULT_MAX_PIXELS = 250_000_000
+
+#: Pillow formats ``analyse_image`` will open (those this Pillow build has).
+Image.init()
+ALLOWED_FORMATS: tuple[str, ...] = tuple(
+    f
+    for f in ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "DIB", "TIFF", "HEIF", "AVIF")
+    + ("JPEG2000", "PSD")
+    if f in Image.OPEN
+)
+
+_DRAFT_FORMATS = {"JPEG", "MPO"}
+
+
+def analyse_image(
+    data: bytes | bytearray | memoryview | BinaryIO,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft: bool = True,
+) -> ImageFacts:
+    """Decode one image and compute its PDQ hash, quality, dihedral hashes and EXIF facts.
+
+    ``draft=False`` decodes JPEGs at full scale and skips the reduction (slower; used to check
+    that the fast path stays within a few bits). Raises ``ImageRejected`` for an image that
+    declares more than ``max_pixels`` pixels and ``ImageDecodeError`` for anything that cannot
+    be decoded.
+    """
+    stream: BinaryIO = (
+        io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
+    )
+    with _pillow_limits(None):
+        img = _open(stream)
+    try:
+        width, height = img.size
+        fmt = img.format or "UNKNOWN"
+        if width <= 0 or height <= 0:
+            raise ImageDecodeError(f"{fmt} image declares an empty size {width}x{height}")
+        if width * height > max_pixels:
+            raise ImageRejected(
+                f"{fmt} image declares {width}x{height} = {width * height:,} pixels, "
+                f"over the limit of {max_pixels:,}; not decoded"
+            )
+        with _pillow_limits(max_pixels):
+            return _analyse_open(img, fmt, width, height, draft)
+    finally:
+        img.close()
+
+
+def _open(stream: BinaryIO) -> Image.Image:
+    try:
+        return Image.open(stream, formats=ALLOWED_FORMATS)
+    except Image.UnidentifiedImageError as exc:
+        raise ImageDecodeError("not an image Pillow can identify (or a corrupt header)") from exc
+    except Exception as exc:
+        raise ImageDecodeError(f"cannot read image header: {_describe(exc)}") from exc
+
+
+def _analyse_open(img: Image.Image, fmt: str, width: int, height: int, draft: bool) -> ImageFacts:
+    frames = _frames(img)  # before load: counting GIF frames seeks back to frame 0
+    try:
+        if draft and fmt in _DRAFT_FORMATS:
+            img.draft("RGB", (PDQ_MIN_SIDE, PDQ_MIN_SIDE))
+        img.load()
+        pixels = to_8bit(img)
+        if draft:
+            pixels = reduce_for_pdq(pixels)
+        rgb = rgb_array(pixels)
+        del pixels
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(f"{fmt} image rejected while decoding: {exc}") from exc
+    except MemoryError as exc:
+        raise ImageRejected(f"{fmt} image {width}x{height} does not fit in memory") from exc
+    except Exception as exc:
+        raise ImageDecodeError(f"cannot decode {fmt} image: {_describe(exc)}") from exc
+    exif = read_exif(img)  # after load: a PNG's eXIf chunk may follow its pixel data
+    try:
+        pdq = pdq_from_array(rgb)
+    except Exception as exc:
+        raise ImageDecodeError(f"cannot hash {fmt} image: {_describe(exc)}") from exc
+    return ImageFacts(
+        width=width,
+        height=height,
+        format=fmt,
+        pdq=pdq.hex,
+        pdq_quality=pdq.quality,
+        pdq_dihedral=pdq.dihedral,
+        exif=exif,
+        frames=frames,
+    )
+
+
+def _frames(img: Image.Image) -> int:
+    try:
+        return max(1, int(getattr(img, "n_frames", 1)))
+    except Exception:
+        return 1
+    finally:
+        try:
+            if img.tell() != 0:
+                img.seek(0)
+        except Exception:
+            pass
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@contextmanager
+def _pillow_limits(max_pixels: int | None) -> Iterator[None]:
+    """Pillow's pixel limit set to ``max_pixels`` (None: off) with its bomb warning as an error.
+
+    Other Pillow warnings (corrupt EXIF and the like) are silenced: the outcome is recorded
+    through the result or the exception instead.
+    """
+    saved = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved

@@ -1,0 +1,58 @@
+"""Pixel preparation for PDQ: any Pillow mode to 8-bit RGB, and cheap size reduction."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+#: PDQ reduces every image to 64x64 through a Jarosz (box) filter. Decoding or reducing so that
+#: the shorter side stays at least this long keeps the hash within a few bits of a full decode
+#: (measured on the bridge vectors: see tests/hashing/test_pdq_conformance.py).
+PDQ_MIN_SIDE = 512
+
+_SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+def to_8bit(img: Image.Image) -> Image.Image:
+    """The image as 8-bit ``L`` or ``RGB``; alpha is dropped (the stored colour is kept)."""
+    mode = img.mode
+    if mode in ("L", "RGB"):
+        return img
+    if mode in ("1", "LA"):
+        return img.convert("L")
+    if mode == "La":
+        return img.convert("LA").convert("L")
+    if mode in _SIXTEEN_BIT or mode.startswith("I;16"):
+        return _array_to_l(np.asarray(img).astype(np.uint32) >> 8)
+    if mode in ("I", "I;32", "I;32L", "I;32B"):
+        arr = np.asarray(img.convert("I")).astype(np.int64)
+        peak = int(arr.max()) if arr.size else 0
+        if peak > 255:
+            # 16-bit data stored in 32 bits (16-bit PNG/TIFF greyscale) or wider: scale down.
+            arr = arr >> 8 if peak <= 0xFFFF else arr * 255 // max(peak, 1)
+        return _array_to_l(arr)
+    if mode == "F":
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        if arr.size and float(arr.max()) <= 1.0:
+            arr = arr * 255.0
+        return _array_to_l(np.rint(arr))
+    # P, PA, RGBA, RGBa, RGBX, CMYK, YCbCr, LAB, HSV...: Pillow's own conversion.
+    return img.convert("RGB")
+
+
+def _array_to_l(arr: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), mode="L")
+
+
+def reduce_for_pdq(img: Image.Image, min_side: int = PDQ_MIN_SIDE) -> Image.Image:
+    """Box-reduce by the largest integer factor that keeps both sides >= ``min_side``."""
+    factor = min(img.width // min_side, img.height // min_side)
+    return img.reduce(factor) if factor > 1 else img
+
+
+def rgb_array(img: Image.Image) -> np.ndarray:
+    """A C-contiguous ``uint8`` array of shape (height, width, 3) for pdqhash."""
+    img = to_8bit(img)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))

@@ -1,0 +1,251 @@
+"""The case (charging) report: counts per category for images and videos, first-generation
+items, errors, and the citation behind every automatic grade."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safeguard.config import scheme as load_scheme
+from safeguard.domain.categories import CategoryScheme
+from safeguard.domain.kinds import MediaKind, MediaStatus
+from safeguard.store.cases import get_case
+from safeguard.store.models import (
+    Bank,
+    BankEntry,
+    Exhibit,
+    ExhibitMedia,
+    FileRecord,
+    Match,
+    Media,
+)
+
+AWAITING = "awaiting review"
+GRADED = (MediaStatus.GRADED_EXACT, MediaStatus.GRADED_PERCEPTUAL)
+
+
+@dataclass
+class CategoryCount:
+    category: str
+    label: str
+    unique_items: int = 0
+    files: int = 0
+    runtime_s: float = 0.0
+
+
+@dataclass
+class Tally:
+    """Counts for one kind of media (images or videos), per category."""
+
+    rows: dict[str, CategoryCount] = field(default_factory=dict)
+
+    def add(self, code: str, label: str, files: int, runtime_s: float) -> None:
+        row = self.rows.setdefault(code, CategoryCount(code, label))
+        row.unique_items += 1
+        row.files += files
+        row.runtime_s += runtime_s
+
+    @property
+    def unique_items(self) -> int:
+        return sum(r.unique_items for r in self.rows.values())
+
+    @property
+    def files(self) -> int:
+        return sum(r.files for r in self.rows.values())
+
+    @property
+    def runtime_s(self) -> float:
+        return sum(r.runtime_s for r in self.rows.values())
+
+
+@dataclass
+class Citation:
+    """Why an item was graded automatically: the bank entry, hash kind and distance."""
+
+    exhibit: str
+    sha256: str
+    paths: list[str]
+    category: str
+    bank: str
+    bank_entry_id: int
+    bank_entry_external_id: str | None
+    bank_entry_line: int | None
+    match_kind: str
+    hash_kind: str
+    distance: int
+
+
+@dataclass
+class FileError:
+    exhibit: str
+    path: str
+    error: str
+
+
+@dataclass
+class ExhibitSection:
+    reference: str
+    source: str
+    state: str
+    files: int = 0
+    unique_media: int = 0
+    first_generation: int = 0
+    conflicting: int = 0
+    not_media: int = 0
+    near_duplicate_groups: int = 0
+    errors: int = 0
+    images: Tally = field(default_factory=Tally)
+    videos: Tally = field(default_factory=Tally)
+
+
+@dataclass
+class CaseReport:
+    case: str
+    title: str | None
+    generated_at: str
+    scheme: CategoryScheme
+    exhibits: list[ExhibitSection]
+    images: Tally
+    videos: Tally
+    first_generation: int
+    citations: list[Citation]
+    errors: list[FileError]
+
+    def summary_sentence(self) -> str:
+        """The charging summary in words, e.g. '12 photographs, 3 at the highest category'."""
+        top = self.scheme.highest()
+        parts = []
+        for noun, tally in (("photograph", self.images), ("video", self.videos)):
+            indecent = [r for r in tally.rows.values() if self._indecent(r.category)]
+            total = sum(r.unique_items for r in indecent)
+            highest = tally.rows.get(top.code)
+            text = f"{total:,} indecent {noun}{'s' if total != 1 else ''}"
+            text += f", {highest.unique_items if highest else 0:,} at {top.label}"
+            if noun == "video":
+                runtime = sum(r.runtime_s for r in indecent)
+                text += f", total runtime {format_runtime(runtime)}"
+            parts.append(text)
+        parts.append(f"{self.first_generation:,} first-generation item(s) awaiting review")
+        return "; ".join(parts) + "."
+
+    def _indecent(self, code: str) -> bool:
+        return code in self.scheme and self.scheme.get(code).indecent
+
+
+def format_runtime(seconds: float) -> str:
+    total = int(round(seconds))
+    return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
+
+
+def _label(scheme: CategoryScheme, code: str | None) -> tuple[str, str]:
+    if code is None:
+        return AWAITING, "Awaiting review"
+    return code, scheme.get(code).label if code in scheme else code
+
+
+def build_case_report(session: Session, case_reference: str) -> CaseReport:
+    case = get_case(session, case_reference)
+    scheme = load_scheme(case.scheme)
+    exhibits = list(session.scalars(
+        select(Exhibit).where(Exhibit.case_id == case.id).order_by(Exhibit.reference)
+    ))
+    sections: list[ExhibitSection] = []
+    case_media: dict[int, tuple[str, str | None, int, float]] = {}
+    case_files: dict[int, int] = defaultdict(int)
+    citations: list[Citation] = []
+    errors: list[FileError] = []
+    new_media: set[int] = set()
+    for exhibit in exhibits:
+        section = ExhibitSection(exhibit.reference, exhibit.source_path, exhibit.state)
+        paths: dict[int, list[str]] = defaultdict(list)
+        for media_id, path, error in session.execute(
+            select(FileRecord.media_id, FileRecord.logical_path, FileRecord.error)
+            .where(FileRecord.exhibit_id == exhibit.id)
+            .order_by(FileRecord.seq)
+        ):
+            section.files += 1
+            if media_id is None:
+                section.errors += 1
+                errors.append(FileError(exhibit.reference, path, error or "unreadable"))
+            else:
+                paths[media_id].append(path)
+        for em, media in session.execute(
+            select(ExhibitMedia, Media)
+            .join(Media, Media.id == ExhibitMedia.media_id)
+            .where(ExhibitMedia.exhibit_id == exhibit.id)
+            .order_by(Media.id)
+        ).tuples():
+            section.unique_media += 1
+            n_files = len(paths[media.id])
+            case_files[media.id] += n_files
+            if media.decode_error:
+                section.errors += 1
+                errors.append(FileError(exhibit.reference, paths[media.id][0],
+                                        media.decode_error))
+            status = MediaStatus(em.status)
+            if status is MediaStatus.NOT_MEDIA:
+                section.not_media += 1
+                continue
+            if status is MediaStatus.NEW:
+                section.first_generation += 1
+                new_media.add(media.id)
+            if status is MediaStatus.CONFLICTING:
+                section.conflicting += 1
+            code = em.category if status in GRADED else None
+            tally = section.videos if media.kind == MediaKind.VIDEO else section.images
+            runtime = media.duration_s or 0.0
+            tally.add(*_label(scheme, code), n_files, runtime)
+            previous = case_media.get(media.id)
+            if previous is None or _severity(scheme, code) > _severity(scheme, previous[1]):
+                case_media[media.id] = (media.kind, code, n_files, runtime)
+        section.near_duplicate_groups = len({
+            g for g in session.scalars(
+                select(ExhibitMedia.group_id).where(
+                    ExhibitMedia.exhibit_id == exhibit.id, ExhibitMedia.group_id.is_not(None)
+                )
+            )
+        })
+        citations.extend(_citations(session, exhibit, paths))
+        sections.append(section)
+    images, videos = Tally(), Tally()
+    for media_id, (kind, code, _, runtime) in sorted(case_media.items()):
+        tally = videos if kind == MediaKind.VIDEO else images
+        tally.add(*_label(scheme, code), case_files[media_id], runtime)
+    return CaseReport(
+        case=case.reference, title=case.title,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"), scheme=scheme,
+        exhibits=sections, images=images, videos=videos,
+        first_generation=len(new_media),
+        citations=citations, errors=errors,
+    )
+
+
+def _severity(scheme: CategoryScheme, code: str | None) -> int:
+    if code is None or code not in scheme:
+        return -100
+    return scheme.get(code).severity
+
+
+def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) -> list[Citation]:
+    rows = session.execute(
+        select(ExhibitMedia, Media.sha256, Match, BankEntry, Bank.name)
+        .join(Media, Media.id == ExhibitMedia.media_id)
+        .join(Match, Match.id == ExhibitMedia.deciding_match_id)
+        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(ExhibitMedia.exhibit_id == exhibit.id)
+        .order_by(Media.sha256)
+    ).tuples()
+    return [
+        Citation(
+            exhibit=exhibit.reference, sha256=sha256, paths=paths[em.media_id],
+            category=em.category, bank=bank, bank_entry_id=entry.id,
+            bank_entry_external_id=entry.external_id, bank_entry_line=entry.line,
+            match_kind=match.kind, hash_kind=match.hash_kind, distance=match.distance,
+        )
+        for em, sha256, match, entry, bank in rows
+    ]

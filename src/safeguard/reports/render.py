@@ -1,0 +1,156 @@
+"""Render a case report as text, JSON, CSV or HTML."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from rich.console import Console
+from rich.table import Table
+
+from safeguard.reports.case_report import CaseReport, Tally, format_runtime
+
+FORMATS = ("text", "json", "csv", "html")
+
+
+def _tally_rows(tally: Tally) -> list[dict[str, Any]]:
+    return [
+        {"category": r.category, "label": r.label, "unique_items": r.unique_items,
+         "files": r.files, "runtime_s": round(r.runtime_s, 3),
+         "runtime": format_runtime(r.runtime_s)}
+        for r in _ordered(tally, None)
+    ]
+
+
+def _ordered(tally: Tally, report: CaseReport | None):  # noqa: ANN202
+    def key(row):  # noqa: ANN001, ANN202
+        return (-(report.scheme.get(row.category).severity
+                  if report and row.category in report.scheme else -50), row.category)
+    return sorted(tally.rows.values(), key=key)
+
+
+def as_dict(report: CaseReport) -> dict[str, Any]:
+    return {
+        "case": report.case,
+        "title": report.title,
+        "generated_at": report.generated_at,
+        "scheme": report.scheme.name,
+        "summary": report.summary_sentence(),
+        "images": {"by_category": _tally_rows(report.images),
+                   "unique_items": report.images.unique_items, "files": report.images.files},
+        "videos": {"by_category": _tally_rows(report.videos),
+                   "unique_items": report.videos.unique_items, "files": report.videos.files,
+                   "runtime_s": round(report.videos.runtime_s, 3),
+                   "runtime": format_runtime(report.videos.runtime_s)},
+        "first_generation": report.first_generation,
+        "exhibits": [
+            {**{k: v for k, v in dataclasses.asdict(s).items() if k not in ("images", "videos")},
+             "images": _tally_rows(s.images), "videos": _tally_rows(s.videos)}
+            for s in report.exhibits
+        ],
+        "automatic_grades": [dataclasses.asdict(c) for c in report.citations],
+        "errors": [dataclasses.asdict(e) for e in report.errors],
+    }
+
+
+def render_json(report: CaseReport) -> str:
+    return json.dumps(as_dict(report), indent=2, sort_keys=False) + "\n"
+
+
+CSV_FIELDS = (
+    "record", "exhibit", "kind", "category", "label", "unique_items", "files", "runtime_s",
+    "sha256", "paths", "bank", "bank_entry_id", "bank_entry_external_id", "match_kind",
+    "hash_kind", "distance", "path", "error",
+)
+
+
+def render_csv(report: CaseReport) -> str:
+    """One table: 'count' rows per exhibit/kind/category, 'grade' rows, 'error' rows."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    scopes = [("(case)", report.images, report.videos)] + [
+        (s.reference, s.images, s.videos) for s in report.exhibits
+    ]
+    for exhibit, images, videos in scopes:
+        for kind, tally in (("image", images), ("video", videos)):
+            for row in _tally_rows(tally):
+                writer.writerow({"record": "count", "exhibit": exhibit, "kind": kind,
+                                 **{k: row[k] for k in ("category", "label", "unique_items",
+                                                        "files", "runtime_s")}})
+    for c in report.citations:
+        writer.writerow({
+            "record": "grade", "exhibit": c.exhibit, "category": c.category, "sha256": c.sha256,
+            "paths": "|".join(c.paths), "bank": c.bank, "bank_entry_id": c.bank_entry_id,
+            "bank_entry_external_id": c.bank_entry_external_id or "",
+            "match_kind": c.match_kind, "hash_kind": c.hash_kind, "distance": c.distance,
+        })
+    for e in report.errors:
+        writer.writerow({"record": "error", "exhibit": e.exhibit, "path": e.path,
+                         "error": e.error})
+    return out.getvalue()
+
+
+def render_html(report: CaseReport) -> str:
+    env = Environment(loader=PackageLoader("safeguard.reports", "templates"),
+                      autoescape=select_autoescape(["html"]))
+    return env.get_template("case_report.html").render(report=as_dict(report))
+
+
+def _table(title: str, rows: list[dict[str, Any]], video: bool) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("Category", "Unique items", "Files") + (("Runtime",) if video else ()):
+        table.add_column(column, justify="left" if column == "Category" else "right")
+    for row in rows:
+        cells = [row["label"], f"{row['unique_items']:,}", f"{row['files']:,}"]
+        table.add_row(*cells, *([row["runtime"]] if video else []))
+    return table
+
+
+def render_text(report: CaseReport, width: int = 110) -> str:
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
+    data = as_dict(report)
+    console.print(f"Case {report.case}" + (f" - {report.title}" if report.title else ""))
+    console.print(report.summary_sentence())
+    console.print(_table("Images", data["images"]["by_category"], False))
+    if data["videos"]["by_category"]:
+        console.print(_table("Videos", data["videos"]["by_category"], True))
+    exhibits = Table(title="Exhibits", title_justify="left")
+    for column in ("Exhibit", "Files", "Unique", "First generation", "Groups", "Conflicting",
+                   "Not media", "Errors", "State"):
+        exhibits.add_column(column)
+    for s in report.exhibits:
+        exhibits.add_row(s.reference, f"{s.files:,}", f"{s.unique_media:,}",
+                         f"{s.first_generation:,}", f"{s.near_duplicate_groups:,}",
+                         f"{s.conflicting:,}", f"{s.not_media:,}", f"{s.errors:,}", s.state)
+    console.print(exhibits)
+    grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
+    for column in ("SHA-256", "Category", "Bank entry", "Match", "Distance", "Paths"):
+        grades.add_column(column)
+    for c in report.citations:
+        entry = f"{c.bank}#{c.bank_entry_id}" + (
+            f" ({c.bank_entry_external_id})" if c.bank_entry_external_id else "")
+        grades.add_row(c.sha256[:16] + "…", c.category, entry, f"{c.match_kind}/{c.hash_kind}",
+                       str(c.distance), "\n".join(c.paths))
+    console.print(grades)
+    if report.errors:
+        errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
+        errors.add_column("Exhibit")
+        errors.add_column("Path")
+        errors.add_column("Error")
+        for e in report.errors:
+            errors.add_row(e.exhibit, e.path, e.error)
+        console.print(errors)
+    return console.file.getvalue()
+
+
+def render(report: CaseReport, fmt: str) -> str:
+    renderers = {"text": render_text, "json": render_json, "csv": render_csv,
+                 "html": render_html}
+    if fmt not in renderers:
+        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return renderers[fmt](report)

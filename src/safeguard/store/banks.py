@@ -1,0 +1,79 @@
+"""Banks of known hashes: creating, filling in batches, listing and reading back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from safeguard.domain.known import BankRecord
+from safeguard.store.cases import AlreadyExists, NotFound
+from safeguard.store.models import Bank, BankEntry
+
+_RECORD_FIELDS = (
+    "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "victim_identified", "series",
+    "self_generated", "source", "external_id",
+)
+
+
+@dataclass(frozen=True)
+class BankSummary:
+    id: int
+    name: str
+    scheme: str
+    format: str | None
+    source: str | None
+    enabled: bool
+    entries: int
+
+
+def create_bank(
+    session: Session, name: str, *, scheme: str, source: str | None, format: str | None
+) -> Bank:
+    if session.scalar(select(Bank).where(Bank.name == name)) is not None:
+        raise AlreadyExists(f"bank {name!r} already exists")
+    bank = Bank(name=name, scheme=scheme, source=source, format=format)
+    session.add(bank)
+    session.flush()
+    return bank
+
+
+def get_bank(session: Session, name: str) -> Bank:
+    bank = session.scalar(select(Bank).where(Bank.name == name))
+    if bank is None:
+        raise NotFound(f"no bank {name!r}")
+    return bank
+
+
+def add_entries(session: Session, bank_id: int, batch: Sequence[tuple[int, BankRecord]]) -> None:
+    """Insert (line number, record) pairs as entries of a bank."""
+    if not batch:
+        return
+    rows = [
+        {"bank_id": bank_id, "line": line, **{f: getattr(record, f) for f in _RECORD_FIELDS}}
+        for line, record in batch
+    ]
+    session.execute(insert(BankEntry), rows)
+
+
+def list_banks(session: Session) -> list[BankSummary]:
+    counts = (
+        select(BankEntry.bank_id, func.count().label("n")).group_by(BankEntry.bank_id).subquery()
+    )
+    rows = session.execute(
+        select(Bank, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.bank_id == Bank.id)
+        .order_by(Bank.name)
+    )
+    return [
+        BankSummary(b.id, b.name, b.scheme, b.format, b.source, b.enabled, n) for b, n in rows
+    ]
+
+
+def iter_records(session: Session, bank_id: int) -> Iterator[BankRecord]:
+    """Every entry of a bank as a BankRecord, streamed in insertion order."""
+    query = select(BankEntry).where(BankEntry.bank_id == bank_id).order_by(BankEntry.id)
+    for entry in session.scalars(query.execution_options(yield_per=5000)):
+        yield BankRecord(**{f: getattr(entry, f) for f in _RECORD_FIELDS})

@@ -1,0 +1,68 @@
+"""Loading bank files into the store and writing banks back out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from safeguard.config import vics_profile
+from safeguard.domain.known import BankRecord, RecordError
+from safeguard.interchange import BankFormat, detect_format, read_bank, write_bank
+from safeguard.store.banks import add_entries, create_bank, get_bank, iter_records
+from safeguard.store.database import session_scope
+from safeguard.triage.progress import NoProgress, Progress
+
+BATCH = 5000
+
+
+@dataclass
+class BankImportSummary:
+    bank: str
+    format: str
+    imported: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def import_bank_file(
+    path: Path,
+    name: str,
+    *,
+    fmt: BankFormat | None = None,
+    profile: str | None = None,
+    progress: Progress | None = None,
+    database_url: str | None = None,
+) -> BankImportSummary:
+    """Import a bank file as a new bank in one transaction: all of it (less bad lines) or none."""
+    progress = progress or NoProgress()
+    fmt = fmt or detect_format(path)
+    scheme = vics_profile(profile or "uk").scheme
+    summary = BankImportSummary(bank=name, format=str(fmt))
+    progress.phase(f"importing {path.name}")
+    with session_scope(database_url) as session:
+        bank = create_bank(session, name, scheme=scheme, source=str(path), format=str(fmt))
+        batch: list[tuple[int, BankRecord]] = []
+        for position, item in enumerate(read_bank(path, fmt, profile=profile), start=1):
+            if isinstance(item, RecordError):
+                summary.errors.append(item)
+                continue
+            batch.append((position, item))
+            if len(batch) >= BATCH:
+                add_entries(session, bank.id, batch)
+                summary.imported += len(batch)
+                progress.advance(len(batch))
+                batch.clear()
+        add_entries(session, bank.id, batch)
+        summary.imported += len(batch)
+        progress.advance(len(batch))
+    return summary
+
+
+def export_bank(
+    name: str, out: TextIO, fmt: BankFormat, *, profile: str | None = None,
+    database_url: str | None = None,
+) -> int:
+    with session_scope(database_url) as session:
+        bank = get_bank(session, name)
+        return write_bank(iter_records(session, bank.id), out, fmt, profile=profile or bank.scheme,
+                          name=name)

@@ -1,0 +1,197 @@
+"""Match an exhibit's media against every enabled bank, decide statuses, group what is new.
+
+The whole phase is one transaction that first clears the exhibit's previous results, so it can be
+re-run at any time (after a crash, or after a new bank arrives) and always ends in the same state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
+from safeguard.matching.decide import FoundMatch, decide
+from safeguard.matching.groups import near_duplicate_groups
+from safeguard.matching.pdq_index import PdqIndex
+from safeguard.store.database import session_scope
+from safeguard.store.models import (
+    Bank,
+    BankEntry,
+    DupGroup,
+    Exhibit,
+    ExhibitMedia,
+    FileRecord,
+    Match,
+    Media,
+)
+from safeguard.triage.progress import NoProgress, Progress
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    #: PDQ Hamming distance at or below which a bank hash matches (PDQ's usual threshold).
+    radius: int = 31
+    #: PDQ hashes of lower quality (flat or tiny images) are too unreliable to match on.
+    min_quality: int = 50
+    #: Distance for near-duplicate grouping of new media.
+    group_radius: int = 31
+
+
+def _exact_matches(session: Session, exhibit_id: int) -> dict[int, list[FoundMatch]]:
+    found: dict[int, list[FoundMatch]] = defaultdict(list)
+    for digest in ("md5", "sha1", "sha256"):
+        query = (
+            select(ExhibitMedia.media_id, BankEntry.id, BankEntry.category)
+            .join(Media, Media.id == ExhibitMedia.media_id)
+            .join(BankEntry, getattr(BankEntry, digest) == getattr(Media, digest))
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(ExhibitMedia.exhibit_id == exhibit_id, Bank.enabled.is_(True))
+        )
+        for media_id, entry_id, category in session.execute(query):
+            found[media_id].append(FoundMatch(entry_id, category, MatchKind.EXACT, digest, 0))
+    return found
+
+
+def _perceptual_matches(
+    session: Session, exhibit_id: int, options: MatchOptions
+) -> dict[int, list[FoundMatch]]:
+    entries = session.execute(
+        select(BankEntry.id, BankEntry.pdq, BankEntry.category)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(
+            Bank.enabled.is_(True),
+            BankEntry.pdq.is_not(None),
+            (BankEntry.pdq_quality.is_(None)) | (BankEntry.pdq_quality >= options.min_quality),
+        )
+    ).all()
+    found: dict[int, list[FoundMatch]] = defaultdict(list)
+    if not entries:
+        return found
+    categories = {entry_id: category for entry_id, _, category in entries}
+    index = PdqIndex.from_hex((entry_id, pdq) for entry_id, pdq, _ in entries)
+    media = session.execute(
+        select(Media.id, Media.pdq_dihedral)
+        .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
+        .where(
+            ExhibitMedia.exhibit_id == exhibit_id,
+            Media.pdq_dihedral.is_not(None),
+            Media.pdq_quality >= options.min_quality,
+        )
+        .order_by(Media.id)
+    ).all()
+    owners: list[tuple[int, int]] = []
+    queries: list[bytes] = []
+    for media_id, dihedral in media:
+        for variant, pdq in enumerate(dihedral.split()):
+            owners.append((media_id, variant))
+            queries.append(bytes.fromhex(pdq))
+    if not queries:
+        return found
+    array = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
+    result = index.search(array, options.radius)
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    for q, entry_id, distance in zip(
+        result.query_index.tolist(), result.ids.tolist(), result.distances.tolist(), strict=True
+    ):
+        media_id, variant = owners[q]
+        key = (media_id, entry_id)
+        if key not in best or (distance, variant) < best[key]:
+            best[key] = (distance, variant)
+    for (media_id, entry_id), (distance, variant) in sorted(best.items()):
+        found[media_id].append(
+            FoundMatch(entry_id, categories[entry_id], MatchKind.PERCEPTUAL, "pdq", distance,
+                       variant)
+        )
+    return found
+
+
+def _clear(session: Session, exhibit_id: int) -> None:
+    session.execute(
+        update(ExhibitMedia)
+        .where(ExhibitMedia.exhibit_id == exhibit_id)
+        .values(deciding_match_id=None, group_id=None)
+    )
+    session.execute(delete(DupGroup).where(DupGroup.exhibit_id == exhibit_id))
+    session.execute(delete(Match).where(Match.exhibit_id == exhibit_id))
+    session.execute(delete(ExhibitMedia).where(ExhibitMedia.exhibit_id == exhibit_id))
+
+
+def _group_new_media(
+    session: Session, exhibit_id: int, rows: dict[int, ExhibitMedia], radius: int
+) -> None:
+    new = sorted(m for m, row in rows.items() if row.status == MediaStatus.NEW)
+    media = {
+        m.id: m for m in session.scalars(select(Media).where(Media.id.in_(new)))
+    } if new else {}
+    hashes = [
+        media[m].pdq_dihedral.split() if media[m].pdq_dihedral else None for m in new
+    ]
+    for members in near_duplicate_groups(hashes, radius):
+        ids = [new[i] for i in members]
+        # The representative is the best-quality, largest member: what a reviewer should see.
+        representative = max(
+            ids,
+            key=lambda m: (media[m].pdq_quality or 0, (media[m].width or 0) * (media[m].height
+                           or 0), -m),
+        )
+        group = DupGroup(exhibit_id=exhibit_id, representative_media_id=representative,
+                         size=len(ids))
+        session.add(group)
+        session.flush()
+        for m in ids:
+            rows[m].group_id = group.id
+
+
+def match_exhibit(
+    exhibit_id: int,
+    options: MatchOptions | None = None,
+    progress: Progress | None = None,
+    database_url: str | None = None,
+) -> None:
+    options = options or MatchOptions()
+    progress = progress or NoProgress()
+    with session_scope(database_url) as session:
+        _clear(session, exhibit_id)
+        media_kinds = dict(session.execute(
+            select(Media.id, Media.kind)
+            .join(FileRecord, FileRecord.media_id == Media.id)
+            .where(FileRecord.exhibit_id == exhibit_id)
+            .distinct()
+        ).tuples())
+        progress.phase("matching", len(media_kinds))
+        rows = {
+            media_id: ExhibitMedia(exhibit_id=exhibit_id, media_id=media_id, status="new")
+            for media_id in sorted(media_kinds)
+        }
+        session.add_all(rows.values())
+        session.flush()
+        exact = _exact_matches(session, exhibit_id)
+        perceptual = _perceptual_matches(session, exhibit_id, options)
+        for media_id, row in rows.items():
+            found = exact.get(media_id, []) + perceptual.get(media_id, [])
+            stored = {}
+            for m in found:
+                match = Match(
+                    exhibit_id=exhibit_id, media_id=media_id, bank_entry_id=m.bank_entry_id,
+                    kind=str(m.kind), hash_kind=m.hash_kind, distance=m.distance,
+                    variant=m.variant,
+                )
+                session.add(match)
+                stored[m] = match
+            decision = decide(MediaKind(media_kinds[media_id]), found)
+            row.status = str(decision.status)
+            row.category = decision.category
+            if decision.deciding is not None:
+                session.flush()
+                row.deciding_match_id = stored[decision.deciding].id
+            progress.advance()
+        session.flush()
+        _group_new_media(session, exhibit_id, rows, options.group_radius)
+        exhibit = session.get(Exhibit, exhibit_id)
+        exhibit.state = "complete"
+        exhibit.completed_at = datetime.now(UTC)
