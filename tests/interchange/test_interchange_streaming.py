@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ENTRIES = 200_000
 
 # Run in a fresh interpreter so that its peak resident size measures this read alone.
@@ -40,6 +42,7 @@ def _write_vics(path: Path, n: int) -> None:
         out.write("\n]}\n")
 
 
+@pytest.mark.slow
 def test_large_vics_file_is_streamed(tmp_path: Path) -> None:
     path = tmp_path / "big.json"
     _write_vics(path, ENTRIES)

@@ -438,3 +438,17 @@ def test_file_cut_inside_the_first_entry_is_one_error(tmp_path: Path) -> None:
     path.write_text(f'{{"@odata.context": "{CTX_UK}", "value": [{{"Category": 1, "MD')
     (error,) = read(path)
     assert isinstance(error, RecordError) and error.line == 1
+
+
+def test_value_and_media_keys_in_other_case(tmp_path: Path) -> None:
+    media = [{"Category": 1, "MD5": MD5}]
+    flat = dump(tmp_path / "flat.json", {"@odata.context": CTX_UK, "Value": media})
+    cases = dump(
+        tmp_path / "cases.json", {"@odata.context": CTX_CASES, "value": [{"media": media}]}
+    )
+    assert read(flat) == read(cases) == [BankRecord(category="A", md5=MD5)]
+
+
+def test_cases_context_with_an_empty_first_case(tmp_path: Path) -> None:
+    doc = {"@odata.context": CTX_CASES, "value": [{"CaseID": "empty"}, _case("c2", range(2))]}
+    assert read(dump(tmp_path / "cases.json", doc)) == _expected(range(2))

@@ -85,7 +85,7 @@ def test_copies_are_one_media_item_with_several_files(ingested: str, demo_corpus
     with session_scope(ingested) as session:
         counts = dict(session.execute(
             select(FileRecord.media_id, func.count()).group_by(FileRecord.media_id)
-        ).tuples())
+        ).all())
     for planned in copies:
         media_id = outcomes[planned.logical_path][4]
         assert counts[media_id] >= 2
@@ -117,8 +117,8 @@ def test_near_duplicates_of_new_media_share_a_group(ingested: str, demo_corpus: 
             select(FileRecord.logical_path, ExhibitMedia.group_id)
             .join(ExhibitMedia, (ExhibitMedia.media_id == FileRecord.media_id)
                   & (ExhibitMedia.exhibit_id == FileRecord.exhibit_id))
-        ).tuples())
-        sizes = dict(session.execute(select(DupGroup.id, DupGroup.size)).tuples())
+        ).all())
+        sizes = dict(session.execute(select(DupGroup.id, DupGroup.size)).all())
     by_source = defaultdict(set)
     for planned in demo_corpus.by_role("unseen") + demo_corpus.by_role("unseen_near_dup"):
         by_source[planned.source_id].add(group_of[planned.logical_path])

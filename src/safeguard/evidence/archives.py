@@ -41,13 +41,12 @@ class Expander:
         """
         try:
             yield from self._descend(handle, logical_path, head, 1, Budget(self.limits))
-        except Stop as stop:
-            if stop.owner is not None:
-                raise
+        except Stop as stop:  # the budget ran out (owner None); any other was caught inside
             yield EvidenceError(stop.logical_path, stop.message)
 
-    def _descend(self, handle: BinaryIO, logical_path: str, head: bytes, depth: int,
-                 budget: Budget) -> Iterator[Found]:
+    def _descend(
+        self, handle: BinaryIO, logical_path: str, head: bytes, depth: int, budget: Budget
+    ) -> Iterator[Found]:
         container = sniff(head)
         if container is None:
             return
@@ -57,18 +56,23 @@ class Expander:
                 with open_decompressor(container, handle) as stream:
                     inner = stream.read(HEAD_BYTES)
             except Exception as error:  # hostile input
-                yield EvidenceError(logical_path, f"{container} data is corrupt: "
-                                    f"{describe(error)}")
+                yield EvidenceError(logical_path, f"{container} data is corrupt: {describe(error)}")
                 return
             if not looks_like_tar(inner):
                 return  # a compressed single file, not an archive
         if depth > self.limits.max_depth:
-            yield EvidenceError(logical_path, f"archive nested more than {self.limits.max_depth}"
-                                " levels deep (max_depth); not opened")
+            yield EvidenceError(
+                logical_path,
+                f"archive nested more than {self.limits.max_depth}"
+                " levels deep (max_depth); not opened",
+            )
             return
         owner = object()
-        entries = (zip_entries(handle, logical_path, budget) if container is Container.ZIP
-                   else tar_entries(handle, logical_path, container, self.limits, owner))
+        entries = (
+            zip_entries(handle, logical_path, budget)
+            if container is Container.ZIP
+            else tar_entries(handle, logical_path, container, self.limits, owner)
+        )
         try:
             with closing(entries):
                 for entry in entries:
@@ -80,9 +84,14 @@ class Expander:
             if stop.owner is not owner:
                 raise
             yield EvidenceError(stop.logical_path, stop.message)
+        except Exception as error:  # e.g. an I/O error on the exhibit's disk mid-archive
+            yield EvidenceError(
+                logical_path, f"{container} archive cannot be read further: {describe(error)}"
+            )
 
-    def _member(self, member: Member, container: str, depth: int,
-                budget: Budget) -> Iterator[Found]:
+    def _member(
+        self, member: Member, container: str, depth: int, budget: Budget
+    ) -> Iterator[Found]:
         as_given = f"{container}!/{show(member.name)}"
         budget.take_member(as_given)
         if member.kind is EntryKind.DIRECTORY:
@@ -104,8 +113,10 @@ class Expander:
             yield EvidenceError(logical_path, str(rejected))
             return
         except Exception as error:  # a damaged member must not stop its archive
-            yield EvidenceError(logical_path, f"{member.archive} member is damaged or cannot "
-                                f"be read: {describe(error)}")
+            yield EvidenceError(
+                logical_path,
+                f"{member.archive} member is damaged or cannot be read: {describe(error)}",
+            )
             return
         if sniff(head) is None:
             yield item
@@ -127,8 +138,10 @@ class Expander:
             target = f" to {show(member.detail)}" if member.detail else ""
             return f"{kind} entry is a symbolic link{target}; not followed"
         if member.kind is EntryKind.HARDLINK:
-            return (f"{kind} entry is a hard link to {show(member.detail)}; skipped (that "
-                    "entry is read in its own right)")
+            return (
+                f"{kind} entry is a hard link to {show(member.detail)}; skipped (that "
+                "entry is read in its own right)"
+            )
         if member.kind is EntryKind.SPECIAL:
             return f"{kind} entry is a {member.detail}; skipped"
         if member.encrypted:
@@ -137,10 +150,15 @@ class Expander:
         if declared is None:
             return None
         if declared > limits.max_member_bytes:
-            return (f"{kind} member declares {declared} bytes, more than the "
-                    f"{limits.max_member_bytes} allowed (max_member_bytes)")
-        if (compressed is not None and declared > RATIO_FLOOR_BYTES
-                and declared > limits.max_ratio * max(compressed, 1)):
+            return (
+                f"{kind} member declares {declared} bytes, more than the "
+                f"{limits.max_member_bytes} allowed (max_member_bytes)"
+            )
+        if (
+            compressed is not None
+            and declared > RATIO_FLOOR_BYTES
+            and declared > limits.max_ratio * max(compressed, 1)
+        ):
             return bomb_message(kind, declared, compressed, limits, declared=True)
         if declared > budget.bytes_left:
             raise Stop(logical_path, budget.exceeded())

@@ -15,8 +15,9 @@ _O_NOATIME = getattr(os, "O_NOATIME", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def open_readonly(path: str | os.PathLike[str], *, dir_fd: int | None = None,
-                  extra: int = 0) -> int:
+def open_readonly(
+    path: str | os.PathLike[str], *, dir_fd: int | None = None, extra: int = 0
+) -> int:
     """Open without following a final symbolic link and, where allowed, without touching atime.
 
     O_NOATIME is refused (EPERM) unless we own the file or hold CAP_FOWNER; then we open without

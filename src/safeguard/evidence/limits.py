@@ -25,8 +25,13 @@ class EvidenceLimits:
     max_members: int = 1_000_000
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_member_bytes", "max_total_bytes", "spill_bytes",
-                     "max_members"):
+        for name in (
+            "max_depth",
+            "max_member_bytes",
+            "max_total_bytes",
+            "spill_bytes",
+            "max_members",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"EvidenceLimits.{name} must not be negative")
         if not self.max_ratio > 0:

@@ -72,8 +72,11 @@ class Budget:
     def take_member(self, logical_path: str) -> None:
         self.members_left -= 1
         if self.members_left < 0:
-            raise Stop(logical_path, f"more than {self.limits.max_members} entries in one archive "
-                       "(max_members); the rest of the archive is skipped")
+            raise Stop(
+                logical_path,
+                f"more than {self.limits.max_members} entries in one archive "
+                "(max_members); the rest of the archive is skipped",
+            )
 
     def take_bytes(self, count: int, logical_path: str) -> None:
         self.bytes_left -= count
@@ -81,19 +84,25 @@ class Budget:
             raise Stop(logical_path, self.exceeded())
 
     def exceeded(self) -> str:
-        return (f"archive expands beyond {self.limits.max_total_bytes} bytes in all "
-                "(max_total_bytes); the rest of the archive is skipped")
+        return (
+            f"archive expands beyond {self.limits.max_total_bytes} bytes in all "
+            "(max_total_bytes); the rest of the archive is skipped"
+        )
 
 
-def bomb_message(archive: str, size: int, compressed: int, limits: EvidenceLimits,
-                 declared: bool) -> str:
+def bomb_message(
+    archive: str, size: int, compressed: int, limits: EvidenceLimits, declared: bool
+) -> str:
     verb = "declares" if declared else "expands to more than"
-    return (f"{archive} member looks like a compression bomb: {verb} {size} bytes from "
-            f"{compressed} compressed (ratio over {limits.max_ratio:g})")
+    return (
+        f"{archive} member looks like a compression bomb: {verb} {size} bytes from "
+        f"{compressed} compressed (ratio over {limits.max_ratio:g})"
+    )
 
 
-def read_member(member: Member, logical_path: str, limits: EvidenceLimits, budget: Budget,
-                temp_dir: str | None) -> tuple[EvidenceItem, bytes]:
+def read_member(
+    member: Member, logical_path: str, limits: EvidenceLimits, budget: Budget, temp_dir: str | None
+) -> tuple[EvidenceItem, bytes]:
     """Read a member through every limit into memory or a spill file; returns it and its head.
 
     Sizes are counted on the bytes actually produced, chunk by chunk, so a header that
@@ -112,11 +121,16 @@ def read_member(member: Member, logical_path: str, limits: EvidenceLimits, budge
         for chunk in chunks:
             size += len(chunk)
             if size > limits.max_member_bytes:
-                raise Rejected(f"{member.archive} member expands beyond "
-                               f"{limits.max_member_bytes} bytes (max_member_bytes)")
+                raise Rejected(
+                    f"{member.archive} member expands beyond "
+                    f"{limits.max_member_bytes} bytes (max_member_bytes)"
+                )
             compressed = member.compressed_size
-            if (compressed is not None and size > RATIO_FLOOR_BYTES
-                    and size > limits.max_ratio * max(compressed, 1)):
+            if (
+                compressed is not None
+                and size > RATIO_FLOOR_BYTES
+                and size > limits.max_ratio * max(compressed, 1)
+            ):
                 raise Rejected(bomb_message(member.archive, size, compressed, limits, False))
             budget.take_bytes(len(chunk), logical_path)
             if len(head) < HEAD_BYTES:
@@ -131,8 +145,9 @@ def read_member(member: Member, logical_path: str, limits: EvidenceLimits, budge
                 parts.append(chunk)
         if spill is not None:
             spill.close()
-            item = EvidenceItem(logical_path, size, member.modified, Path(spill_path), None,
-                                temporary=True)
+            item = EvidenceItem(
+                logical_path, size, member.modified, Path(spill_path), None, temporary=True
+            )
         else:
             item = EvidenceItem(logical_path, size, member.modified, None, b"".join(parts))
         return item, head

@@ -57,8 +57,14 @@ class _Meter:
     tar cannot make us inflate more than ``max_total_bytes`` whatever its headers say.
     """
 
-    def __init__(self, container: Container, raw: BinaryIO, logical_path: str,
-                 limits: EvidenceLimits, owner: object) -> None:
+    def __init__(
+        self,
+        container: Container,
+        raw: BinaryIO,
+        logical_path: str,
+        limits: EvidenceLimits,
+        owner: object,
+    ) -> None:
         self.counted = _Counted(raw)
         self.inner = open_decompressor(container, self.counted)  # type: ignore[arg-type]
         self.container = container
@@ -72,23 +78,54 @@ class _Meter:
         self.produced += len(data)
         limits = self.limits
         if self.produced > limits.max_total_bytes:
-            raise Stop(self.logical_path, f"{self.container} stream expands beyond "
-                       f"{limits.max_total_bytes} bytes (max_total_bytes); the rest of the "
-                       "archive is skipped", self.owner)
-        if (self.produced > RATIO_FLOOR_BYTES
-                and self.produced > limits.max_ratio * max(self.counted.count, 1)):
-            raise Stop(self.logical_path, f"{self.container} stream looks like a compression "
-                       f"bomb: {self.produced} bytes from {self.counted.count} compressed (ratio "
-                       f"over {limits.max_ratio:g}); the rest of the archive is skipped",
-                       self.owner)
+            raise Stop(
+                self.logical_path,
+                f"{self.container} stream expands beyond "
+                f"{limits.max_total_bytes} bytes (max_total_bytes); the rest of the "
+                "archive is skipped",
+                self.owner,
+            )
+        if self.produced > RATIO_FLOOR_BYTES and self.produced > limits.max_ratio * max(
+            self.counted.count, 1
+        ):
+            raise Stop(
+                self.logical_path,
+                f"{self.container} stream looks like a compression "
+                f"bomb: {self.produced} bytes from {self.counted.count} compressed (ratio "
+                f"over {limits.max_ratio:g}); the rest of the archive is skipped",
+                self.owner,
+            )
         return data
 
     def close(self) -> None:
         self.inner.close()
 
 
+#: Largest pax or GNU long-name header read: tarfile holds such a header whole in memory.
+EXTENDED_HEADER_BYTES = 4 << 20
+_EXTENDED_TYPES = frozenset(
+    {
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    }
+)
+
+
 class _TarInfo(tarfile.TarInfo):
-    """Remembers why tarfile stopped: it ends silently on a damaged or missing header."""
+    """Refuses giant extended headers, and remembers why tarfile stopped: it ends silently on a
+    damaged or missing header, which for evidence must be reported."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> tarfile.TarInfo:
+        info = super().frombuf(buf, encoding, errors)
+        if info.type in _EXTENDED_TYPES and info.size > EXTENDED_HEADER_BYTES:
+            raise tarfile.InvalidHeaderError(
+                f"extended header of {info.size} bytes, more than {EXTENDED_HEADER_BYTES}"
+            )
+        return info
 
     @classmethod
     def fromtarfile(cls, tar: tarfile.TarFile) -> tarfile.TarInfo:
@@ -106,17 +143,19 @@ _SPECIAL = {
 }
 
 
-def tar_entries(handle: BinaryIO, logical_path: str, container: Container,
-                limits: EvidenceLimits, owner: object) -> Iterator[Member | EvidenceError]:
+def tar_entries(
+    handle: BinaryIO, logical_path: str, container: Container, limits: EvidenceLimits, owner: object
+) -> Iterator[Member | EvidenceError]:
     """Entries in stored order. A compressed tar is read as a stream, never seeking back."""
     handle.seek(0)
     meter: _Meter | None = None
     try:
         if container is Container.TAR:
-            archive = tarfile.open(fileobj=handle, mode="r:", tarinfo=_TarInfo)
+            archive = tarfile.open(fileobj=handle, mode="r:", tarinfo=_TarInfo)  # noqa: SIM115
         else:
             meter = _Meter(container, handle, logical_path, limits, owner)
-            archive = tarfile.open(fileobj=meter, mode="r|", tarinfo=_TarInfo)  # type: ignore[call-overload]
+            stream: BinaryIO = meter  # type: ignore[assignment]
+            archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=_TarInfo)  # noqa: SIM115
     except Stop:
         raise
     except Exception as error:  # hostile input: any parser failure is the archive's fault
@@ -134,8 +173,11 @@ def tar_entries(handle: BinaryIO, logical_path: str, container: Container,
                 raise
             except Exception as error:
                 after = f" after {show(last)}" if last else ""
-                yield EvidenceError(logical_path, f"tar archive is truncated or damaged{after} "
-                                    f"({describe(error)}); the rest is not read")
+                yield EvidenceError(
+                    logical_path,
+                    f"tar archive is truncated or damaged{after} "
+                    f"({describe(error)}); the rest is not read",
+                )
                 return
             if info is None:
                 break
@@ -165,15 +207,17 @@ def _end_problem(error: BaseException | None, last: str) -> str | None:
 def _member(archive: tarfile.TarFile, info: tarfile.TarInfo) -> Member:
     entry = partial(Member, "tar", info.name, modified=utc_from_timestamp(info.mtime))
     if info.isreg():
-        return entry(EntryKind.FILE, declared_size=info.size,
-                     chunks=partial(_chunks, archive, info))
+        return entry(
+            EntryKind.FILE, declared_size=info.size, chunks=partial(_chunks, archive, info)
+        )
     if info.isdir():
         return entry(EntryKind.DIRECTORY)
     if info.issym():
         return entry(EntryKind.SYMLINK, detail=info.linkname)
     if info.islnk():
         return entry(EntryKind.HARDLINK, detail=info.linkname)
-    return entry(EntryKind.SPECIAL, detail=_SPECIAL.get(info.type, f"tar entry of type {info.type!r}"))
+    detail = _SPECIAL.get(info.type, f"tar entry of type {info.type!r}")
+    return entry(EntryKind.SPECIAL, detail=detail)
 
 
 def _chunks(archive: tarfile.TarFile, info: tarfile.TarInfo) -> Iterator[bytes]:

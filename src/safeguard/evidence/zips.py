@@ -13,7 +13,6 @@ from functools import partial
 from typing import BinaryIO
 
 from safeguard.evidence.items import EvidenceError, utc_from_timestamp
-from safeguard.evidence.names import show
 from safeguard.evidence.limits import EvidenceLimits
 from safeguard.evidence.members import (
     CHUNK_BYTES,
@@ -24,6 +23,7 @@ from safeguard.evidence.members import (
     describe,
     stream_chunks,
 )
+from safeguard.evidence.names import show
 
 _EOCD = struct.Struct("<4s4H2LH")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
@@ -90,19 +90,26 @@ def zip_mtime(date_time: tuple[int, ...], extra: bytes) -> datetime | None:
         return None
 
 
-def zip_entries(handle: BinaryIO, logical_path: str, budget: Budget) -> Iterator[
-        Member | EvidenceError]:
+def zip_entries(
+    handle: BinaryIO, logical_path: str, budget: Budget
+) -> Iterator[Member | EvidenceError]:
     limit = budget.limits.max_members
     count = declared_entries(handle)
     if count is not None and count > budget.members_left:
-        raise Stop(logical_path, f"zip lists {count} entries, more than the {limit} allowed in "
-                   "one archive (max_members); not opened")
+        raise Stop(
+            logical_path,
+            f"zip lists {count} entries, more than the {limit} allowed in "
+            "one archive (max_members); not opened",
+        )
     handle.seek(0)
     try:
         archive = zipfile.ZipFile(handle)
     except Exception as error:  # hostile input: any parser failure is the archive's fault
-        yield EvidenceError(logical_path, f"zip directory cannot be read ({describe(error)}); "
-                            "recovering members from their local headers")
+        yield EvidenceError(
+            logical_path,
+            f"zip directory cannot be read ({describe(error)}); "
+            "recovering members from their local headers",
+        )
         yield from recover_members(handle, logical_path, budget.limits)
         return
     with archive:
@@ -136,7 +143,6 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
     return stream_chunks(archive.open(info))  # type: ignore[arg-type]
 
 
-
 # Recovery: a zip whose central directory is missing (a truncated download, a carved file) still
 # holds its members one after another, each behind a local header. Walk those headers from the
 # start, as far as they go.
@@ -147,8 +153,9 @@ _DIRECTORY_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")
 _STORED, _DEFLATED = 0, 8
 
 
-def recover_members(handle: BinaryIO, logical_path: str, limits: EvidenceLimits) -> Iterator[
-        Member | EvidenceError]:
+def recover_members(
+    handle: BinaryIO, logical_path: str, limits: EvidenceLimits
+) -> Iterator[Member | EvidenceError]:
     offset = 0
     while True:
         handle.seek(offset)
@@ -156,27 +163,47 @@ def recover_members(handle: BinaryIO, logical_path: str, limits: EvidenceLimits)
         if fixed[:4] in _DIRECTORY_SIGNATURES:
             return
         if len(fixed) < _LOCAL.size or fixed[:4] != _LOCAL_SIGNATURE:
-            yield EvidenceError(logical_path, f"zip archive is truncated or damaged at byte "
-                                f"{offset}; no later member can be recovered")
+            yield EvidenceError(
+                logical_path,
+                f"zip archive is truncated or damaged at byte "
+                f"{offset}; no later member can be recovered",
+            )
             return
-        (_, _, flags, method, dos_time, dos_date, crc, compressed, size, name_len,
-         extra_len) = _LOCAL.unpack(fixed)
+        (_, _, flags, method, dos_time, dos_date, crc, compressed, size, name_len, extra_len) = (
+            _LOCAL.unpack(fixed)
+        )
         raw_name = handle.read(name_len)
         extra = handle.read(extra_len)
         if len(raw_name) < name_len or len(extra) < extra_len:
-            yield EvidenceError(logical_path, f"zip archive is truncated inside the header at "
-                                f"byte {offset}; no later member can be recovered")
+            yield EvidenceError(
+                logical_path,
+                f"zip archive is truncated inside the header at "
+                f"byte {offset}; no later member can be recovered",
+            )
             return
         zip64 = _zip64_sizes(extra)
         if zip64 is not None:
             size = zip64[0] if size == 0xFFFFFFFF else size
             compressed = zip64[1] if compressed == 0xFFFFFFFF else compressed
-        data = _LocalData(handle, offset + _LOCAL.size + name_len + extra_len, method, flags,
-                          None if flags & 0x08 else compressed,
-                          None if flags & 0x08 else crc, zip64 is not None, limits)
+        data = _LocalData(
+            handle,
+            offset + _LOCAL.size + name_len + extra_len,
+            method,
+            flags,
+            None if flags & 0x08 else compressed,
+            None if flags & 0x08 else crc,
+            zip64 is not None,
+            limits,
+        )
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
-        date_time = ((dos_date >> 9) + 1980, (dos_date >> 5) & 0xF, dos_date & 0x1F,
-                     dos_time >> 11, (dos_time >> 5) & 0x3F, (dos_time & 0x1F) * 2)
+        date_time = (
+            (dos_date >> 9) + 1980,
+            (dos_date >> 5) & 0xF,
+            dos_date & 0x1F,
+            dos_time >> 11,
+            (dos_time >> 5) & 0x3F,
+            (dos_time & 0x1F) * 2,
+        )
         yield Member(
             archive="zip",
             name=name,
@@ -190,12 +217,18 @@ def recover_members(handle: BinaryIO, logical_path: str, limits: EvidenceLimits)
         try:
             following = data.following()
         except Exception as error:  # hostile input
-            yield EvidenceError(logical_path, f"zip member {show(name)!r} cannot be followed "
-                                f"({describe(error)}); no later member can be recovered")
+            yield EvidenceError(
+                logical_path,
+                f"zip member {show(name)!r} cannot be followed "
+                f"({describe(error)}); no later member can be recovered",
+            )
             return
         if following is None:
-            yield EvidenceError(logical_path, f"the end of zip member {show(name)!r} cannot be "
-                                "found; no later member can be recovered")
+            yield EvidenceError(
+                logical_path,
+                f"the end of zip member {show(name)!r} cannot be "
+                "found; no later member can be recovered",
+            )
             return
         offset = following
 
@@ -218,9 +251,17 @@ class _LocalData:
     itself, so inflating it finds its end; a stored one cannot be delimited and ends recovery.
     """
 
-    def __init__(self, handle: BinaryIO, start: int, method: int, flags: int,
-                 compressed: int | None, crc: int | None, zip64: bool,
-                 limits: EvidenceLimits) -> None:
+    def __init__(
+        self,
+        handle: BinaryIO,
+        start: int,
+        method: int,
+        flags: int,
+        compressed: int | None,
+        crc: int | None,
+        zip64: bool,
+        limits: EvidenceLimits,
+    ) -> None:
         self.handle = handle
         self.start = start
         self.method = method
@@ -236,8 +277,9 @@ class _LocalData:
             raise NotImplementedError("encrypted member")
         if self.method == _STORED:
             if self.compressed is None:
-                raise NotImplementedError("a stored member with a data descriptor cannot be "
-                                          "delimited")
+                raise NotImplementedError(
+                    "a stored member with a data descriptor cannot be delimited"
+                )
             produced = self._stored()
         elif self.method == _DEFLATED:
             produced = self._inflate(keep=True)

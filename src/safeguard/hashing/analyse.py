@@ -52,14 +52,14 @@ def _from_stream(
     keep = sniffed.kind is MediaKind.IMAGE and (size_hint is None or size_hint <= max_image_bytes)
     kept: list[bytes] | None = [first] if keep else None
     while True:
+        if kept is not None and digest.size > max_image_bytes:
+            kept = None  # the size hint was wrong, or there was none: stop keeping
         data = stream.read(chunk)
         if not data:
             break
         digest.update(data)
         if kept is not None:
             kept.append(data)
-            if digest.size > max_image_bytes:
-                kept = None  # the size hint was wrong, or there was none: stop keeping
     digests = digest.result()
     if sniffed.kind is MediaKind.IMAGE and kept is None:
         mib = max_image_bytes / (1024 * 1024)

@@ -35,10 +35,12 @@ from typing import BinaryIO
 import pillow_heif
 from PIL import Image
 
+from safeguard.domain.kinds import MediaKind
 from safeguard.hashing.exif import read_exif
 from safeguard.hashing.facts import ImageDecodeError, ImageFacts, ImageRejected
 from safeguard.hashing.pdq import pdq_from_array
 from safeguard.hashing.pixels import PDQ_MIN_SIDE, reduce_for_pdq, rgb_array, to_8bit
+from safeguard.hashing.sniff import HEAD_SIZE, sniff
 
 pillow_heif.register_heif_opener()
 
@@ -69,11 +71,14 @@ def analyse_image(
     declares more than ``max_pixels`` pixels and ``ImageDecodeError`` for anything that cannot
     be decoded.
     """
-    stream: BinaryIO = (
-        io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
-    )
+    if isinstance(data, bytes | bytearray | memoryview):
+        stream: BinaryIO = io.BytesIO(data)
+    elif not _seekable(data):
+        stream = io.BytesIO(data.read())  # Pillow seeks while it reads headers
+    else:
+        stream = data
     with _pillow_limits(None):
-        img = _open(stream)
+        img = _open(stream, _sniffed_format(stream))
     try:
         width, height = img.size
         fmt = img.format or "UNKNOWN"
@@ -90,13 +95,34 @@ def analyse_image(
         img.close()
 
 
-def _open(stream: BinaryIO) -> Image.Image:
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return bool(stream.seekable())
+    except Exception:
+        return False
+
+
+def _sniffed_format(stream: BinaryIO) -> str:
+    """What the magic bytes say ("JPEG "), for error messages; the stream is left in place."""
+    try:
+        pos = stream.tell()
+        head = stream.read(HEAD_SIZE)
+        stream.seek(pos)
+    except Exception:
+        return ""
+    found = sniff(head)
+    return f"{found.format} " if found.kind is MediaKind.IMAGE else ""
+
+
+def _open(stream: BinaryIO, sniffed: str) -> Image.Image:
     try:
         return Image.open(stream, formats=ALLOWED_FORMATS)
     except Image.UnidentifiedImageError as exc:
-        raise ImageDecodeError("not an image Pillow can identify (or a corrupt header)") from exc
+        raise ImageDecodeError(
+            f"not a {sniffed}image Pillow can identify (corrupt or unsupported header)"
+        ) from exc
     except Exception as exc:
-        raise ImageDecodeError(f"cannot read image header: {_describe(exc)}") from exc
+        raise ImageDecodeError(f"cannot read {sniffed}image header: {_describe(exc)}") from exc
 
 
 def _analyse_open(img: Image.Image, fmt: str, width: int, height: int, draft: bool) -> ImageFacts:

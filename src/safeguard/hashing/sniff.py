@@ -104,7 +104,11 @@ def _image(h: bytes) -> Sniffed | None:
         return Sniffed("image/webp", IMAGE, "WEBP")
     if h.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
         return Sniffed("image/tiff", IMAGE, "TIFF")
-    if h.startswith(b"BM") and len(h) >= 18 and int.from_bytes(h[14:18], "little") in _BMP_DIB_SIZES:
+    if (
+        h.startswith(b"BM")
+        and len(h) >= 18
+        and int.from_bytes(h[14:18], "little") in _BMP_DIB_SIZES
+    ):
         return Sniffed("image/bmp", IMAGE, "BMP")
     if h.startswith(b"\x00\x00\x00\x0cjP  \x0d\x0a\x87\x0a"):
         return Sniffed("image/jp2", IMAGE, "JPEG2000")
@@ -188,7 +192,7 @@ def _ebml_doctype(h: bytes) -> str | None:
 
 
 def _sync_every(h: bytes, offset: int, stride: int) -> bool:
-    """True if ``h`` has MPEG-TS sync bytes (0x47) at ``offset`` every ``stride`` bytes, 3+ times."""
+    """True if ``h`` has MPEG-TS sync bytes (0x47) every ``stride`` bytes from ``offset``."""
     positions = range(offset, len(h), stride)
     return len(positions) >= 3 and all(h[p] == 0x47 for p in positions)
 
@@ -215,10 +219,7 @@ _TEXT_CONTROLS = frozenset("\t\n\r\f\b\x1b")
 
 def _is_text(h: bytes) -> bool:
     """Printable UTF-8 (a multi-byte character cut off at the end of the head is allowed)."""
-    if h.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
+    encoding = "utf-16" if h.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
         text = codecs.getincrementaldecoder(encoding)().decode(h, final=False)
     except UnicodeDecodeError:

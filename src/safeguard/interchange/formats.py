@@ -59,16 +59,11 @@ def detect_format(path: Path) -> BankFormat:
     ``md5``, ``sha1``, ``sha256``, ``pdq``) column is CSV. Raises ValueError when none fits.
     """
     with Path(path).open("rb") as f:
-        head = f.read(PEEK_BYTES)
-        complete = not f.read(1)
-    head = head.removeprefix(BOM)
+        head = f.read(PEEK_BYTES).removeprefix(BOM)
     text = head.decode("utf-8", errors="replace")
     if text.lstrip().startswith("{"):
         return BankFormat.VICS
-    lines = text.splitlines()
-    if not complete and lines:
-        lines.pop()  # possibly cut short by the peek
-    for raw in lines:
+    for raw in text.splitlines():  # the last may be cut short by the peek; its start still tells
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -32,8 +32,15 @@ class Decision:
     deciding: FoundMatch | None
 
 
+#: When several digests of one entry match, cite the strongest.
+_DIGEST_STRENGTH = {"sha256": 0, "sha1": 1, "md5": 2}
+
+
 def _best(matches: list[FoundMatch]) -> FoundMatch:
-    return min(matches, key=lambda m: (m.distance, m.bank_entry_id, m.hash_kind))
+    return min(
+        matches,
+        key=lambda m: (m.distance, _DIGEST_STRENGTH.get(m.hash_kind, 3), m.bank_entry_id),
+    )
 
 
 def decide(kind: MediaKind, matches: list[FoundMatch]) -> Decision:

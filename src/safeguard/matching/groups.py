@@ -29,8 +29,9 @@ def near_duplicate_groups(
     parent = list(range(n))
     hashed = [i for i in range(n) if hashes[i]]
     if hashed:
-        originals = np.array([bytes.fromhex(hashes[i][0]) for i in hashed], dtype=np.uint8)
-        originals = originals.reshape(len(hashed), 32)
+        originals = np.frombuffer(
+            b"".join(bytes.fromhex(hashes[i][0]) for i in hashed), dtype=np.uint8
+        ).reshape(len(hashed), 32)
         index = PdqIndex.build(originals, np.array(hashed, dtype=np.int64))
         queries, owners = [], []
         for i in hashed:

@@ -168,17 +168,17 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
             .order_by(FileRecord.seq)
         ):
             section.files += 1
-            if media_id is None:
+            if media_id is None or error:
                 section.errors += 1
                 errors.append(FileError(exhibit.reference, path, error or "unreadable"))
-            else:
+            if media_id is not None:
                 paths[media_id].append(path)
         for em, media in session.execute(
             select(ExhibitMedia, Media)
             .join(Media, Media.id == ExhibitMedia.media_id)
             .where(ExhibitMedia.exhibit_id == exhibit.id)
             .order_by(Media.id)
-        ).tuples():
+        ).all():
             section.unique_media += 1
             n_files = len(paths[media.id])
             case_files[media.id] += n_files
@@ -239,7 +239,7 @@ def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) 
         .join(Bank, Bank.id == BankEntry.bank_id)
         .where(ExhibitMedia.exhibit_id == exhibit.id)
         .order_by(Media.sha256)
-    ).tuples()
+    ).all()
     return [
         Citation(
             exhibit=exhibit.reference, sha256=sha256, paths=paths[em.media_id],

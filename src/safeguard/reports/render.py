@@ -111,7 +111,7 @@ def _table(title: str, rows: list[dict[str, Any]], video: bool) -> Table:
     return table
 
 
-def render_text(report: CaseReport, width: int = 110) -> str:
+def render_text(report: CaseReport, width: int = 160) -> str:
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     data = as_dict(report)
     console.print(f"Case {report.case}" + (f" - {report.title}" if report.title else ""))
@@ -130,18 +130,18 @@ def render_text(report: CaseReport, width: int = 110) -> str:
     console.print(exhibits)
     grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
     for column in ("SHA-256", "Category", "Bank entry", "Match", "Distance", "Paths"):
-        grades.add_column(column)
+        grades.add_column(column, overflow="fold")
     for c in report.citations:
         entry = f"{c.bank}#{c.bank_entry_id}" + (
             f" ({c.bank_entry_external_id})" if c.bank_entry_external_id else "")
-        grades.add_row(c.sha256[:16] + "…", c.category, entry, f"{c.match_kind}/{c.hash_kind}",
+        grades.add_row(c.sha256, c.category, entry, f"{c.match_kind}/{c.hash_kind}",
                        str(c.distance), "\n".join(c.paths))
     console.print(grades)
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
         errors.add_column("Exhibit")
-        errors.add_column("Path")
-        errors.add_column("Error")
+        errors.add_column("Path", overflow="fold")
+        errors.add_column("Error", overflow="fold")
         for e in report.errors:
             errors.add_row(e.exhibit, e.path, e.error)
         console.print(errors)

@@ -63,7 +63,7 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
     if media_rows:
         ids = dict(session.execute(
             select(Media.sha256, Media.id).where(Media.sha256.in_(list(media_rows)))
-        ).tuples())
+        ).all())
     records = [
         {
             "exhibit_id": exhibit_id, "seq": f.seq, "logical_path": f.logical_path,
@@ -73,3 +73,15 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
         for f in files
     ]
     insert_ignoring_duplicates(session, FileRecord, records, ["exhibit_id", "logical_path"])
+
+
+def annotate_file(session: Session, exhibit_id: int, logical_path: str, message: str) -> None:
+    """Record an error against a stored file (idempotent: the same message is not repeated)."""
+    record = session.scalar(
+        select(FileRecord).where(
+            FileRecord.exhibit_id == exhibit_id, FileRecord.logical_path == logical_path
+        )
+    )
+    if record is None or (record.error and message in record.error):
+        return
+    record.error = f"{record.error}; {message}" if record.error else message

@@ -122,16 +122,19 @@ def _clear(session: Session, exhibit_id: int) -> None:
 
 
 def _group_new_media(
-    session: Session, exhibit_id: int, rows: dict[int, ExhibitMedia], radius: int
+    session: Session, exhibit_id: int, rows: dict[int, ExhibitMedia], options: MatchOptions
 ) -> None:
     new = sorted(m for m, row in rows.items() if row.status == MediaStatus.NEW)
     media = {
         m.id: m for m in session.scalars(select(Media).where(Media.id.in_(new)))
     } if new else {}
     hashes = [
-        media[m].pdq_dihedral.split() if media[m].pdq_dihedral else None for m in new
+        media[m].pdq_dihedral.split()
+        if media[m].pdq_dihedral and (media[m].pdq_quality or 0) >= options.min_quality
+        else None
+        for m in new
     ]
-    for members in near_duplicate_groups(hashes, radius):
+    for members in near_duplicate_groups(hashes, options.group_radius):
         ids = [new[i] for i in members]
         # The representative is the best-quality, largest member: what a reviewer should see.
         representative = max(
@@ -162,7 +165,7 @@ def match_exhibit(
             .join(FileRecord, FileRecord.media_id == Media.id)
             .where(FileRecord.exhibit_id == exhibit_id)
             .distinct()
-        ).tuples())
+        ).all())
         progress.phase("matching", len(media_kinds))
         rows = {
             media_id: ExhibitMedia(exhibit_id=exhibit_id, media_id=media_id, status="new")
@@ -191,7 +194,7 @@ def match_exhibit(
                 row.deciding_match_id = stored[decision.deciding].id
             progress.advance()
         session.flush()
-        _group_new_media(session, exhibit_id, rows, options.group_radius)
+        _group_new_media(session, exhibit_id, rows, options)
         exhibit = session.get(Exhibit, exhibit_id)
         exhibit.state = "complete"
         exhibit.completed_at = datetime.now(UTC)

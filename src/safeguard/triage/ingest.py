@@ -18,7 +18,7 @@ from safeguard.evidence import EvidenceError, EvidenceItem, EvidenceLimits, iter
 from safeguard.hashing import FileFacts, analyse_file
 from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
-from safeguard.store.files import IngestedFile, existing_paths, store_batch
+from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
 from safeguard.triage.progress import NoProgress, Progress
 
@@ -101,12 +101,24 @@ def _unique_path(path: str, taken: set[str]) -> str:
     return f"{path} [duplicate {n}]"
 
 
+@dataclass(frozen=True)
+class _Annotation:
+    """An error about a file that is itself an item, e.g. an archive that could be read only in
+    part: recorded on that file's row rather than as a row of its own."""
+
+    logical_path: str
+    message: str
+
+
 def _walk(
     root: Path, limits: EvidenceLimits, done: set[str], summary: IngestSummary
-) -> Iterator[_Task | IngestedFile]:
-    """Tasks for files still to analyse, and ready rows for files that were rejected."""
+) -> Iterator[_Task | IngestedFile | _Annotation]:
+    """Tasks for files still to analyse, rows for rejected entries, and annotations."""
     seen: set[str] = set()
     for seq, found in enumerate(iter_evidence(root, limits)):
+        if isinstance(found, EvidenceError) and found.logical_path in seen:
+            yield _Annotation(found.logical_path, found.message)
+            continue
         path = _unique_path(found.logical_path, seen)
         seen.add(path)
         summary.files_seen += 1
@@ -165,6 +177,7 @@ def ingest_exhibit(
         if len(batch) >= options.batch:
             flush()
 
+    annotations: list[_Annotation] = []
     in_flight: deque[tuple[list[_Task], Future]] = deque()
     max_in_flight = max(2, options.workers * 4)
     chunk: list[_Task] = []
@@ -173,6 +186,9 @@ def ingest_exhibit(
             for item in _walk(root, options.limits, done, summary):
                 if isinstance(item, IngestedFile):
                     batch.append(item)
+                    continue
+                if isinstance(item, _Annotation):
+                    annotations.append(item)
                     continue
                 chunk.append(item)
                 if len(chunk) >= options.chunk:
@@ -187,6 +203,9 @@ def ingest_exhibit(
                 tasks, future = in_flight.popleft()
                 collect(tasks, future.result())
         flush()
+        with session_scope(database_url) as session:
+            for note in annotations:
+                annotate_file(session, exhibit_id, note.logical_path, note.message)
     finally:
         for tasks, _ in in_flight:
             for task in tasks:
