@@ -29,7 +29,7 @@ import av
 from safeguard.hashing.video import probe_video, synthetic_video, vpdq_hash
 
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT / "data" / "video"
+DATA = ROOT / "data" / "video-v1"
 RESULTS = ROOT / "results" / "video.json"
 
 #: name, seconds, width, height, fps, seed, codec

@@ -729,6 +729,8 @@ def _output(
     if bit_rate:
         stream.bit_rate = bit_rate
     stream.options = dict(_FAST_OPTIONS.get(codec, {}))
+    # Frame threads, one slice per picture: what cameras, phones and x264's defaults produce.
+    stream.thread_type = "FRAME"
     return container, stream, 1 / rate
 
 

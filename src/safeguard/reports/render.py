@@ -129,7 +129,8 @@ def render_text(report: CaseReport, width: int = 160) -> str:
                          f"{s.conflicting:,}", f"{s.not_media:,}", f"{s.errors:,}", s.state)
     console.print(exhibits)
     grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
-    for column in ("SHA-256", "Category", "Bank entry", "Match", "Distance", "Paths"):
+    grades.add_column("SHA-256", no_wrap=True, min_width=64)
+    for column in ("Category", "Bank entry", "Match", "Distance", "Paths"):
         grades.add_column(column, overflow="fold")
     for c in report.citations:
         entry = f"{c.bank}#{c.bank_entry_id}" + (
