@@ -36,10 +36,7 @@ def test_cases_are_created_listed_and_unique(sqlite_url: str) -> None:
 def test_bank_import_reports_bad_lines_and_keeps_the_rest(sqlite_url: str, tmp_path: Path):
     bank = tmp_path / "bank.csv"
     bank.write_text(
-        "hash_kind,hash,category\n"
-        f"md5,{'a' * 32},A\n"
-        "md5,not-a-hash,B\n"
-        f"sha1,{'b' * 40},C\n",
+        f"hash_kind,hash,category\nmd5,{'a' * 32},A\nmd5,not-a-hash,B\nsha1,{'b' * 40},C\n",
         encoding="utf-8",
     )
     code, out, err = invoke("bank", "import", str(bank), "--name", "small")
@@ -50,8 +47,9 @@ def test_bank_import_reports_bad_lines_and_keeps_the_rest(sqlite_url: str, tmp_p
     assert "small" in out and " 2 " in out
 
 
-def test_bank_export_then_import_round_trips(sqlite_url: str, demo_corpus: DemoCorpus,
-                                             tmp_path: Path) -> None:
+def test_bank_export_then_import_round_trips(
+    sqlite_url: str, demo_corpus: DemoCorpus, tmp_path: Path
+) -> None:
     assert invoke("bank", "import", str(demo_corpus.bank_csv), "--name", "demo")[0] == 0
     for fmt in ("vics", "csv", "hma"):
         out_file = tmp_path / f"export.{fmt}"
@@ -65,12 +63,12 @@ def test_bank_export_then_import_round_trips(sqlite_url: str, demo_corpus: DemoC
     assert sorted(csv.reader(io.StringIO(again))) == original
 
 
-def test_ingest_and_report_in_every_format(sqlite_url: str, demo_corpus: DemoCorpus,
-                                           tmp_path: Path) -> None:
+def test_ingest_and_report_in_every_format(
+    sqlite_url: str, demo_corpus: DemoCorpus, tmp_path: Path
+) -> None:
     assert invoke("case", "create", "OP-R")[0] == 0
     assert invoke("bank", "import", str(demo_corpus.bank_csv), "--name", "demo")[0] == 0
-    code, out, err = invoke("ingest", "OP-R", "EX1", str(demo_corpus.exhibit_dir),
-                            "--workers", "1")
+    code, out, err = invoke("ingest", "OP-R", "EX1", str(demo_corpus.exhibit_dir), "--workers", "1")
     assert code == 0, err
     code, out, _ = invoke("report", "OP-R", "--format", "json")
     data = json.loads(out)
@@ -100,12 +98,20 @@ def test_ingest_and_report_in_every_format(sqlite_url: str, demo_corpus: DemoCor
 
 def _png_declaring(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_hostile_exhibit_is_recorded_not_followed(sqlite_url: str, tmp_path: Path) -> None:

@@ -22,8 +22,13 @@ def ingested(database_url: str, demo_corpus: DemoCorpus) -> str:
         create_case(session, "OP-TEST")
     summary = import_bank_file(demo_corpus.bank_csv, "demo", database_url=database_url)
     assert summary.imported > 0 and not summary.errors
-    ingest_exhibit("OP-TEST", "EX1", demo_corpus.exhibit_dir, IngestOptions(workers=2, batch=16),
-                   database_url=database_url)
+    ingest_exhibit(
+        "OP-TEST",
+        "EX1",
+        demo_corpus.exhibit_dir,
+        IngestOptions(workers=2, batch=16),
+        database_url=database_url,
+    )
     return database_url
 
 
@@ -31,12 +36,22 @@ def _outcomes(url: str) -> dict[str, tuple]:
     """logical path -> (status, category, deciding match kind, distance, media id, error)."""
     with session_scope(url) as session:
         rows = session.execute(
-            select(FileRecord.logical_path, ExhibitMedia.status, ExhibitMedia.category,
-                   Match.kind, Match.distance, FileRecord.media_id, Media.decode_error,
-                   FileRecord.error)
+            select(
+                FileRecord.logical_path,
+                ExhibitMedia.status,
+                ExhibitMedia.category,
+                Match.kind,
+                Match.distance,
+                FileRecord.media_id,
+                Media.decode_error,
+                FileRecord.error,
+            )
             .outerjoin(Media, Media.id == FileRecord.media_id)
-            .outerjoin(ExhibitMedia, (ExhibitMedia.media_id == FileRecord.media_id)
-                       & (ExhibitMedia.exhibit_id == FileRecord.exhibit_id))
+            .outerjoin(
+                ExhibitMedia,
+                (ExhibitMedia.media_id == FileRecord.media_id)
+                & (ExhibitMedia.exhibit_id == FileRecord.exhibit_id),
+            )
             .outerjoin(Match, Match.id == ExhibitMedia.deciding_match_id)
         ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
@@ -83,16 +98,19 @@ def test_copies_are_one_media_item_with_several_files(ingested: str, demo_corpus
     copies = demo_corpus.by_role("copy")
     assert copies
     with session_scope(ingested) as session:
-        counts = dict(session.execute(
-            select(FileRecord.media_id, func.count()).group_by(FileRecord.media_id)
-        ).all())
+        counts = dict(
+            session.execute(
+                select(FileRecord.media_id, func.count()).group_by(FileRecord.media_id)
+            ).all()
+        )
     for planned in copies:
         media_id = outcomes[planned.logical_path][4]
         assert counts[media_id] >= 2
 
 
-def test_bad_files_are_recorded_as_errors_and_the_run_goes_on(ingested: str,
-                                                              demo_corpus: DemoCorpus):
+def test_bad_files_are_recorded_as_errors_and_the_run_goes_on(
+    ingested: str, demo_corpus: DemoCorpus
+):
     outcomes = _outcomes(ingested)
     bad = demo_corpus.by_role("corrupt") + demo_corpus.by_role("truncated")
     assert bad
@@ -113,11 +131,15 @@ def build_case_report_for(url: str):  # noqa: ANN201
 
 def test_near_duplicates_of_new_media_share_a_group(ingested: str, demo_corpus: DemoCorpus):
     with session_scope(ingested) as session:
-        group_of = dict(session.execute(
-            select(FileRecord.logical_path, ExhibitMedia.group_id)
-            .join(ExhibitMedia, (ExhibitMedia.media_id == FileRecord.media_id)
-                  & (ExhibitMedia.exhibit_id == FileRecord.exhibit_id))
-        ).all())
+        group_of = dict(
+            session.execute(
+                select(FileRecord.logical_path, ExhibitMedia.group_id).join(
+                    ExhibitMedia,
+                    (ExhibitMedia.media_id == FileRecord.media_id)
+                    & (ExhibitMedia.exhibit_id == FileRecord.exhibit_id),
+                )
+            ).all()
+        )
         sizes = dict(session.execute(select(DupGroup.id, DupGroup.size)).all())
     by_source = defaultdict(set)
     for planned in demo_corpus.by_role("unseen") + demo_corpus.by_role("unseen_near_dup"):
@@ -136,8 +158,9 @@ def test_rerunning_an_ingest_changes_nothing(ingested: str, demo_corpus: DemoCor
     from tests.triage.store_dump import dump
 
     before = dump(ingested)
-    summary = ingest_exhibit("OP-TEST", "EX1", demo_corpus.exhibit_dir,
-                             IngestOptions(workers=1), database_url=ingested)
+    summary = ingest_exhibit(
+        "OP-TEST", "EX1", demo_corpus.exhibit_dir, IngestOptions(workers=1), database_url=ingested
+    )
     assert summary.files_stored == 0
     assert summary.files_already_stored == len(before["files"])
     assert dump(ingested) == before

@@ -18,8 +18,10 @@ from tests.triage.store_dump import dump
 def _cli(url: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "SAFEGUARD_DATABASE_URL": url}
     return subprocess.Popen(
-        [sys.executable, "-m", "safeguard.cli.main", *args], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "safeguard.cli.main", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -45,10 +47,19 @@ def _stored_files(url: str) -> int:
         engine.dispose()
 
 
-def test_ingest_killed_mid_run_resumes_to_the_same_store(tmp_path: Path,
-                                                         demo_corpus: DemoCorpus) -> None:
-    ingest = ["ingest", "OP-RESUME", "EX1", str(demo_corpus.exhibit_dir), "--workers", "1",
-              "--batch", "4"]
+def test_ingest_killed_mid_run_resumes_to_the_same_store(
+    tmp_path: Path, demo_corpus: DemoCorpus
+) -> None:
+    ingest = [
+        "ingest",
+        "OP-RESUME",
+        "EX1",
+        str(demo_corpus.exhibit_dir),
+        "--workers",
+        "1",
+        "--batch",
+        "4",
+    ]
     reference = f"sqlite:///{tmp_path / 'reference.sqlite'}"
     _prepare(reference, demo_corpus)
     _run(reference, *ingest)

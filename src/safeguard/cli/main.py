@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from pathlib import Path
@@ -22,8 +23,11 @@ from safeguard.triage.banks import export_bank, import_bank_file
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
-app = typer.Typer(help="Safeguard: triage seized media against banks of known material.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Safeguard: triage seized media against banks of known material.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 case_app = typer.Typer(help="Cases (operations).", no_args_is_help=True)
 bank_app = typer.Typer(help="Banks of known hashes.", no_args_is_help=True)
 db_app = typer.Typer(help="The case store.", no_args_is_help=True)
@@ -65,8 +69,12 @@ def case_list() -> None:
     with session_scope() as session:
         for case in case_store.list_cases(session):
             exhibits = ", ".join(f"{e.reference} ({e.state})" for e in case.exhibits)
-            table.add_row(case.reference, case.title or "", exhibits or "-",
-                          case.created_at.strftime("%Y-%m-%d %H:%M"))
+            table.add_row(
+                case.reference,
+                case.title or "",
+                exhibits or "-",
+                case.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
     console.print(table)
 
 
@@ -96,8 +104,14 @@ def bank_list() -> None:
     table = Table("Bank", "Entries", "Scheme", "Format", "Enabled", "Source")
     with session_scope() as session:
         for b in bank_store.list_banks(session):
-            table.add_row(b.name, f"{b.entries:,}", b.scheme, b.format or "",
-                          "yes" if b.enabled else "no", b.source or "")
+            table.add_row(
+                b.name,
+                f"{b.entries:,}",
+                b.scheme,
+                b.format or "",
+                "yes" if b.enabled else "no",
+                b.source or "",
+            )
     console.print(table)
 
 
@@ -134,8 +148,9 @@ def ingest(
 
     Safe to interrupt: run the same command again and it resumes where it stopped.
     """
-    options = IngestOptions(batch=batch,
-                            matching=MatchOptions(radius=radius, min_quality=min_quality))
+    options = IngestOptions(
+        batch=batch, matching=MatchOptions(radius=radius, min_quality=min_quality)
+    )
     if workers:
         options = dataclasses.replace(options, workers=workers)
     try:
@@ -180,10 +195,8 @@ def demo(
     console.print(f"generating a benign demo exhibit in {directory} ...")
     corpus = generate_demo(directory)
     with session_scope() as session:
-        try:
+        with contextlib.suppress(AlreadyExists):
             case_store.create_case(session, case, "Generated benign demo")
-        except AlreadyExists:
-            pass
         has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
     if not has_bank:
         bank_import(corpus.bank_csv, "demo-bank", None, None)

@@ -18,8 +18,14 @@ from rich.progress import (
 class RichProgress:
     def __init__(self, console: Console) -> None:
         self._bar = Progress(
-            SpinnerColumn(), TextColumn("{task.description:<12}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+            SpinnerColumn(),
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
         )
         self._task: TaskID | None = None
 

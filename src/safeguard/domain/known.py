@@ -28,8 +28,12 @@ class BankRecord:
     def hashes(self) -> dict[str, str]:
         return {
             k: v
-            for k, v in (("md5", self.md5), ("sha1", self.sha1), ("sha256", self.sha256),
-                         ("pdq", self.pdq))
+            for k, v in (
+                ("md5", self.md5),
+                ("sha1", self.sha1),
+                ("sha256", self.sha256),
+                ("pdq", self.pdq),
+            )
             if v
         }
 

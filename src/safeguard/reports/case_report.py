@@ -150,9 +150,11 @@ def _label(scheme: CategoryScheme, code: str | None) -> tuple[str, str]:
 def build_case_report(session: Session, case_reference: str) -> CaseReport:
     case = get_case(session, case_reference)
     scheme = load_scheme(case.scheme)
-    exhibits = list(session.scalars(
-        select(Exhibit).where(Exhibit.case_id == case.id).order_by(Exhibit.reference)
-    ))
+    exhibits = list(
+        session.scalars(
+            select(Exhibit).where(Exhibit.case_id == case.id).order_by(Exhibit.reference)
+        )
+    )
     sections: list[ExhibitSection] = []
     case_media: dict[int, tuple[str, str | None, int, float]] = {}
     case_files: dict[int, int] = defaultdict(int)
@@ -184,8 +186,7 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
             case_files[media.id] += n_files
             if media.decode_error:
                 section.errors += 1
-                errors.append(FileError(exhibit.reference, paths[media.id][0],
-                                        media.decode_error))
+                errors.append(FileError(exhibit.reference, paths[media.id][0], media.decode_error))
             status = MediaStatus(em.status)
             if status is MediaStatus.NOT_MEDIA:
                 section.not_media += 1
@@ -202,13 +203,16 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
             previous = case_media.get(media.id)
             if previous is None or _severity(scheme, code) > _severity(scheme, previous[1]):
                 case_media[media.id] = (media.kind, code, n_files, runtime)
-        section.near_duplicate_groups = len({
-            g for g in session.scalars(
-                select(ExhibitMedia.group_id).where(
-                    ExhibitMedia.exhibit_id == exhibit.id, ExhibitMedia.group_id.is_not(None)
+        section.near_duplicate_groups = len(
+            {
+                g
+                for g in session.scalars(
+                    select(ExhibitMedia.group_id).where(
+                        ExhibitMedia.exhibit_id == exhibit.id, ExhibitMedia.group_id.is_not(None)
+                    )
                 )
-            )
-        })
+            }
+        )
         citations.extend(_citations(session, exhibit, paths))
         sections.append(section)
     images, videos = Tally(), Tally()
@@ -216,11 +220,16 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
         tally = videos if kind == MediaKind.VIDEO else images
         tally.add(*_label(scheme, code), case_files[media_id], runtime)
     return CaseReport(
-        case=case.reference, title=case.title,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"), scheme=scheme,
-        exhibits=sections, images=images, videos=videos,
+        case=case.reference,
+        title=case.title,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        scheme=scheme,
+        exhibits=sections,
+        images=images,
+        videos=videos,
         first_generation=len(new_media),
-        citations=citations, errors=errors,
+        citations=citations,
+        errors=errors,
     )
 
 
@@ -242,10 +251,17 @@ def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) 
     ).all()
     return [
         Citation(
-            exhibit=exhibit.reference, sha256=sha256, paths=paths[em.media_id],
-            category=em.category, bank=bank, bank_entry_id=entry.id,
-            bank_entry_external_id=entry.external_id, bank_entry_line=entry.line,
-            match_kind=match.kind, hash_kind=match.hash_kind, distance=match.distance,
+            exhibit=exhibit.reference,
+            sha256=sha256,
+            paths=paths[em.media_id],
+            category=em.category,
+            bank=bank,
+            bank_entry_id=entry.id,
+            bank_entry_external_id=entry.external_id,
+            bank_entry_line=entry.line,
+            match_kind=match.kind,
+            hash_kind=match.hash_kind,
+            distance=match.distance,
         )
         for em, sha256, match, entry, bank in rows
     ]

@@ -19,17 +19,29 @@ FORMATS = ("text", "json", "csv", "html")
 
 def _tally_rows(tally: Tally) -> list[dict[str, Any]]:
     return [
-        {"category": r.category, "label": r.label, "unique_items": r.unique_items,
-         "files": r.files, "runtime_s": round(r.runtime_s, 3),
-         "runtime": format_runtime(r.runtime_s)}
+        {
+            "category": r.category,
+            "label": r.label,
+            "unique_items": r.unique_items,
+            "files": r.files,
+            "runtime_s": round(r.runtime_s, 3),
+            "runtime": format_runtime(r.runtime_s),
+        }
         for r in _ordered(tally, None)
     ]
 
 
 def _ordered(tally: Tally, report: CaseReport | None):  # noqa: ANN202
     def key(row):  # noqa: ANN001, ANN202
-        return (-(report.scheme.get(row.category).severity
-                  if report and row.category in report.scheme else -50), row.category)
+        return (
+            -(
+                report.scheme.get(row.category).severity
+                if report and row.category in report.scheme
+                else -50
+            ),
+            row.category,
+        )
+
     return sorted(tally.rows.values(), key=key)
 
 
@@ -40,16 +52,25 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
         "generated_at": report.generated_at,
         "scheme": report.scheme.name,
         "summary": report.summary_sentence(),
-        "images": {"by_category": _tally_rows(report.images),
-                   "unique_items": report.images.unique_items, "files": report.images.files},
-        "videos": {"by_category": _tally_rows(report.videos),
-                   "unique_items": report.videos.unique_items, "files": report.videos.files,
-                   "runtime_s": round(report.videos.runtime_s, 3),
-                   "runtime": format_runtime(report.videos.runtime_s)},
+        "images": {
+            "by_category": _tally_rows(report.images),
+            "unique_items": report.images.unique_items,
+            "files": report.images.files,
+        },
+        "videos": {
+            "by_category": _tally_rows(report.videos),
+            "unique_items": report.videos.unique_items,
+            "files": report.videos.files,
+            "runtime_s": round(report.videos.runtime_s, 3),
+            "runtime": format_runtime(report.videos.runtime_s),
+        },
         "first_generation": report.first_generation,
         "exhibits": [
-            {**{k: v for k, v in dataclasses.asdict(s).items() if k not in ("images", "videos")},
-             "images": _tally_rows(s.images), "videos": _tally_rows(s.videos)}
+            {
+                **{k: v for k, v in dataclasses.asdict(s).items() if k not in ("images", "videos")},
+                "images": _tally_rows(s.images),
+                "videos": _tally_rows(s.videos),
+            }
             for s in report.exhibits
         ],
         "automatic_grades": [dataclasses.asdict(c) for c in report.citations],
@@ -62,9 +83,24 @@ def render_json(report: CaseReport) -> str:
 
 
 CSV_FIELDS = (
-    "record", "exhibit", "kind", "category", "label", "unique_items", "files", "runtime_s",
-    "sha256", "paths", "bank", "bank_entry_id", "bank_entry_external_id", "match_kind",
-    "hash_kind", "distance", "path", "error",
+    "record",
+    "exhibit",
+    "kind",
+    "category",
+    "label",
+    "unique_items",
+    "files",
+    "runtime_s",
+    "sha256",
+    "paths",
+    "bank",
+    "bank_entry_id",
+    "bank_entry_external_id",
+    "match_kind",
+    "hash_kind",
+    "distance",
+    "path",
+    "error",
 )
 
 
@@ -79,25 +115,43 @@ def render_csv(report: CaseReport) -> str:
     for exhibit, images, videos in scopes:
         for kind, tally in (("image", images), ("video", videos)):
             for row in _tally_rows(tally):
-                writer.writerow({"record": "count", "exhibit": exhibit, "kind": kind,
-                                 **{k: row[k] for k in ("category", "label", "unique_items",
-                                                        "files", "runtime_s")}})
+                writer.writerow(
+                    {
+                        "record": "count",
+                        "exhibit": exhibit,
+                        "kind": kind,
+                        **{
+                            k: row[k]
+                            for k in ("category", "label", "unique_items", "files", "runtime_s")
+                        },
+                    }
+                )
     for c in report.citations:
-        writer.writerow({
-            "record": "grade", "exhibit": c.exhibit, "category": c.category, "sha256": c.sha256,
-            "paths": "|".join(c.paths), "bank": c.bank, "bank_entry_id": c.bank_entry_id,
-            "bank_entry_external_id": c.bank_entry_external_id or "",
-            "match_kind": c.match_kind, "hash_kind": c.hash_kind, "distance": c.distance,
-        })
+        writer.writerow(
+            {
+                "record": "grade",
+                "exhibit": c.exhibit,
+                "category": c.category,
+                "sha256": c.sha256,
+                "paths": "|".join(c.paths),
+                "bank": c.bank,
+                "bank_entry_id": c.bank_entry_id,
+                "bank_entry_external_id": c.bank_entry_external_id or "",
+                "match_kind": c.match_kind,
+                "hash_kind": c.hash_kind,
+                "distance": c.distance,
+            }
+        )
     for e in report.errors:
-        writer.writerow({"record": "error", "exhibit": e.exhibit, "path": e.path,
-                         "error": e.error})
+        writer.writerow({"record": "error", "exhibit": e.exhibit, "path": e.path, "error": e.error})
     return out.getvalue()
 
 
 def render_html(report: CaseReport) -> str:
-    env = Environment(loader=PackageLoader("safeguard.reports", "templates"),
-                      autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=PackageLoader("safeguard.reports", "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
     return env.get_template("case_report.html").render(report=as_dict(report))
 
 
@@ -120,13 +174,30 @@ def render_text(report: CaseReport, width: int = 160) -> str:
     if data["videos"]["by_category"]:
         console.print(_table("Videos", data["videos"]["by_category"], True))
     exhibits = Table(title="Exhibits", title_justify="left")
-    for column in ("Exhibit", "Files", "Unique", "First generation", "Groups", "Conflicting",
-                   "Not media", "Errors", "State"):
+    for column in (
+        "Exhibit",
+        "Files",
+        "Unique",
+        "First generation",
+        "Groups",
+        "Conflicting",
+        "Not media",
+        "Errors",
+        "State",
+    ):
         exhibits.add_column(column)
     for s in report.exhibits:
-        exhibits.add_row(s.reference, f"{s.files:,}", f"{s.unique_media:,}",
-                         f"{s.first_generation:,}", f"{s.near_duplicate_groups:,}",
-                         f"{s.conflicting:,}", f"{s.not_media:,}", f"{s.errors:,}", s.state)
+        exhibits.add_row(
+            s.reference,
+            f"{s.files:,}",
+            f"{s.unique_media:,}",
+            f"{s.first_generation:,}",
+            f"{s.near_duplicate_groups:,}",
+            f"{s.conflicting:,}",
+            f"{s.not_media:,}",
+            f"{s.errors:,}",
+            s.state,
+        )
     console.print(exhibits)
     grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
     grades.add_column("SHA-256", no_wrap=True, min_width=64)
@@ -134,9 +205,16 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         grades.add_column(column, overflow="fold")
     for c in report.citations:
         entry = f"{c.bank}#{c.bank_entry_id}" + (
-            f" ({c.bank_entry_external_id})" if c.bank_entry_external_id else "")
-        grades.add_row(c.sha256, c.category, entry, f"{c.match_kind}/{c.hash_kind}",
-                       str(c.distance), "\n".join(c.paths))
+            f" ({c.bank_entry_external_id})" if c.bank_entry_external_id else ""
+        )
+        grades.add_row(
+            c.sha256,
+            c.category,
+            entry,
+            f"{c.match_kind}/{c.hash_kind}",
+            str(c.distance),
+            "\n".join(c.paths),
+        )
     console.print(grades)
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
@@ -150,8 +228,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
 
 
 def render(report: CaseReport, fmt: str) -> str:
-    renderers = {"text": render_text, "json": render_json, "csv": render_csv,
-                 "html": render_html}
+    renderers = {"text": render_text, "json": render_json, "csv": render_csv, "html": render_html}
     if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return renderers[fmt](report)

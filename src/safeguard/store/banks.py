@@ -13,8 +13,17 @@ from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.models import Bank, BankEntry
 
 _RECORD_FIELDS = (
-    "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "victim_identified", "series",
-    "self_generated", "source", "external_id",
+    "category",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "victim_identified",
+    "series",
+    "self_generated",
+    "source",
+    "external_id",
 )
 
 
@@ -67,9 +76,7 @@ def list_banks(session: Session) -> list[BankSummary]:
         .outerjoin(counts, counts.c.bank_id == Bank.id)
         .order_by(Bank.name)
     )
-    return [
-        BankSummary(b.id, b.name, b.scheme, b.format, b.source, b.enabled, n) for b, n in rows
-    ]
+    return [BankSummary(b.id, b.name, b.scheme, b.format, b.source, b.enabled, n) for b, n in rows]
 
 
 def iter_records(session: Session, bank_id: int) -> Iterator[BankRecord]:

@@ -29,23 +29,41 @@ class IngestedFile:
 def media_row(facts: FileFacts) -> dict:
     d = facts.digests
     row: dict = {
-        "sha256": d.sha256, "sha1": d.sha1, "md5": d.md5, "size": d.size, "mime": facts.mime,
-        "kind": str(facts.kind), "format": facts.format, "decode_error": facts.error,
+        "sha256": d.sha256,
+        "sha1": d.sha1,
+        "md5": d.md5,
+        "size": d.size,
+        "mime": facts.mime,
+        "kind": str(facts.kind),
+        "format": facts.format,
+        "decode_error": facts.error,
     }
     image = facts.image
     if image is not None:
         exif = image.exif
         row.update(
-            width=image.width, height=image.height, pdq=image.pdq, pdq_quality=image.pdq_quality,
-            pdq_dihedral=" ".join(image.pdq_dihedral), exif_make=exif.make,
-            exif_model=exif.model, exif_serial=exif.serial, exif_date_taken=exif.date_taken,
-            gps_lat=exif.gps_lat, gps_lon=exif.gps_lon,
+            width=image.width,
+            height=image.height,
+            pdq=image.pdq,
+            pdq_quality=image.pdq_quality,
+            pdq_dihedral=" ".join(image.pdq_dihedral),
+            exif_make=exif.make,
+            exif_model=exif.model,
+            exif_serial=exif.serial,
+            exif_date_taken=exif.date_taken,
+            gps_lat=exif.gps_lat,
+            gps_lon=exif.gps_lon,
         )
     video = getattr(facts, "video", None)
     if video is not None:
         info = video.info
-        row.update(width=info.width, height=info.height, duration_s=info.duration_s,
-                   video_codec=info.codec, fps=info.fps)
+        row.update(
+            width=info.width,
+            height=info.height,
+            duration_s=info.duration_s,
+            video_codec=info.codec,
+            fps=info.fps,
+        )
     return row
 
 
@@ -61,14 +79,20 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
     insert_ignoring_duplicates(session, Media, rows, ["sha256"])
     ids: dict[str, int] = {}
     if media_rows:
-        ids = dict(session.execute(
-            select(Media.sha256, Media.id).where(Media.sha256.in_(list(media_rows)))
-        ).all())
+        ids = dict(
+            session.execute(
+                select(Media.sha256, Media.id).where(Media.sha256.in_(list(media_rows)))
+            ).all()
+        )
     records = [
         {
-            "exhibit_id": exhibit_id, "seq": f.seq, "logical_path": f.logical_path,
+            "exhibit_id": exhibit_id,
+            "seq": f.seq,
+            "logical_path": f.logical_path,
             "media_id": ids[f.facts.digests.sha256] if f.facts else None,
-            "size": f.size, "modified": f.modified, "error": f.error,
+            "size": f.size,
+            "modified": f.modified,
+            "error": f.error,
         }
         for f in files
     ]

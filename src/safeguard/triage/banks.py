@@ -59,10 +59,15 @@ def import_bank_file(
 
 
 def export_bank(
-    name: str, out: TextIO, fmt: BankFormat, *, profile: str | None = None,
+    name: str,
+    out: TextIO,
+    fmt: BankFormat,
+    *,
+    profile: str | None = None,
     database_url: str | None = None,
 ) -> int:
     with session_scope(database_url) as session:
         bank = get_bank(session, name)
-        return write_bank(iter_records(session, bank.id), out, fmt, profile=profile or bank.scheme,
-                          name=name)
+        return write_bank(
+            iter_records(session, bank.id), out, fmt, profile=profile or bank.scheme, name=name
+        )

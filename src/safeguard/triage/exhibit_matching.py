@@ -104,8 +104,9 @@ def _perceptual_matches(
             best[key] = (distance, variant)
     for (media_id, entry_id), (distance, variant) in sorted(best.items()):
         found[media_id].append(
-            FoundMatch(entry_id, categories[entry_id], MatchKind.PERCEPTUAL, "pdq", distance,
-                       variant)
+            FoundMatch(
+                entry_id, categories[entry_id], MatchKind.PERCEPTUAL, "pdq", distance, variant
+            )
         )
     return found
 
@@ -125,9 +126,9 @@ def _group_new_media(
     session: Session, exhibit_id: int, rows: dict[int, ExhibitMedia], options: MatchOptions
 ) -> None:
     new = sorted(m for m, row in rows.items() if row.status == MediaStatus.NEW)
-    media = {
-        m.id: m for m in session.scalars(select(Media).where(Media.id.in_(new)))
-    } if new else {}
+    media = (
+        {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(new)))} if new else {}
+    )
     hashes = [
         media[m].pdq_dihedral.split()
         if media[m].pdq_dihedral and (media[m].pdq_quality or 0) >= options.min_quality
@@ -139,11 +140,15 @@ def _group_new_media(
         # The representative is the best-quality, largest member: what a reviewer should see.
         representative = max(
             ids,
-            key=lambda m: (media[m].pdq_quality or 0, (media[m].width or 0) * (media[m].height
-                           or 0), -m),
+            key=lambda m: (
+                media[m].pdq_quality or 0,
+                (media[m].width or 0) * (media[m].height or 0),
+                -m,
+            ),
         )
-        group = DupGroup(exhibit_id=exhibit_id, representative_media_id=representative,
-                         size=len(ids))
+        group = DupGroup(
+            exhibit_id=exhibit_id, representative_media_id=representative, size=len(ids)
+        )
         session.add(group)
         session.flush()
         for m in ids:
@@ -160,12 +165,14 @@ def match_exhibit(
     progress = progress or NoProgress()
     with session_scope(database_url) as session:
         _clear(session, exhibit_id)
-        media_kinds = dict(session.execute(
-            select(Media.id, Media.kind)
-            .join(FileRecord, FileRecord.media_id == Media.id)
-            .where(FileRecord.exhibit_id == exhibit_id)
-            .distinct()
-        ).all())
+        media_kinds = dict(
+            session.execute(
+                select(Media.id, Media.kind)
+                .join(FileRecord, FileRecord.media_id == Media.id)
+                .where(FileRecord.exhibit_id == exhibit_id)
+                .distinct()
+            ).all()
+        )
         progress.phase("matching", len(media_kinds))
         rows = {
             media_id: ExhibitMedia(exhibit_id=exhibit_id, media_id=media_id, status="new")
@@ -180,8 +187,12 @@ def match_exhibit(
             stored = {}
             for m in found:
                 match = Match(
-                    exhibit_id=exhibit_id, media_id=media_id, bank_entry_id=m.bank_entry_id,
-                    kind=str(m.kind), hash_kind=m.hash_kind, distance=m.distance,
+                    exhibit_id=exhibit_id,
+                    media_id=media_id,
+                    bank_entry_id=m.bank_entry_id,
+                    kind=str(m.kind),
+                    hash_kind=m.hash_kind,
+                    distance=m.distance,
                     variant=m.variant,
                 )
                 session.add(match)

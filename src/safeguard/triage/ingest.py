@@ -130,8 +130,9 @@ def _walk(
         if isinstance(found, EvidenceError):
             yield IngestedFile(seq, path, None, None, None, found.message)
             continue
-        yield _Task(seq, path, found.size, found.modified, found.fs_path, found.data,
-                    found.temporary)
+        yield _Task(
+            seq, path, found.size, found.modified, found.fs_path, found.data, found.temporary
+        )
 
 
 def ingest_exhibit(
@@ -172,8 +173,9 @@ def ingest_exhibit(
     def collect(tasks: list[_Task], results: list[tuple[FileFacts | None, str | None]]) -> None:
         for task, (facts, error) in zip(tasks, results, strict=True):
             task.discard()
-            batch.append(IngestedFile(task.seq, task.logical_path, task.size,
-                                      task.modified, facts, error))  # type: ignore[arg-type]
+            batch.append(
+                IngestedFile(task.seq, task.logical_path, task.size, task.modified, facts, error)
+            )  # type: ignore[arg-type]
         if len(batch) >= options.batch:
             flush()
 
@@ -212,4 +214,3 @@ def ingest_exhibit(
                 task.discard()
     match_exhibit(exhibit_id, options.matching, progress=progress, database_url=database_url)
     return summary
-
