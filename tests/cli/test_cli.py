@@ -145,3 +145,27 @@ def test_hostile_exhibit_is_recorded_not_followed(sqlite_url: str, tmp_path: Pat
 @pytest.fixture(scope="module")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
     return generate_demo(tmp_path_factory.mktemp("cli-demo"), seed=11, n_base=24)
+
+
+def test_disabled_banks_do_not_grade_and_replacement_is_atomic(
+    sqlite_url: str, demo_corpus: DemoCorpus, tmp_path: Path
+) -> None:
+    assert invoke("case", "create", "OP-B")[0] == 0
+    assert invoke("bank", "import", str(demo_corpus.bank_csv), "--name", "demo")[0] == 0
+    assert invoke("bank", "disable", "demo")[0] == 0
+    assert invoke("ingest", "OP-B", "EX1", str(demo_corpus.exhibit_dir), "--workers", "1")[0] == 0
+    data = json.loads(invoke("report", "OP-B", "--format", "json")[1])
+    assert data["automatic_grades"] == []
+
+    newer = tmp_path / "newer.csv"
+    rows = demo_corpus.bank_csv.read_text(encoding="utf-8").splitlines()
+    newer.write_text("\n".join(rows[: len(rows) // 2]) + "\n", encoding="utf-8")
+    code, _, err = invoke("bank", "import", str(newer), "--name", "demo", "--replace")
+    assert code == 0, err
+    _, listing, _ = invoke("bank", "list")
+    assert "replaced" in listing
+    assert invoke("bank", "disable", "nope")[0] == 1
+    assert invoke("ingest", "OP-B", "EX2", str(demo_corpus.exhibit_dir), "--workers", "1")[0] == 0
+    data = json.loads(invoke("report", "OP-B", "--format", "json")[1])
+    cited_banks = {g["bank"] for g in data["automatic_grades"]}
+    assert cited_banks == {"demo"} and all(g["exhibit"] == "EX2" for g in data["automatic_grades"])

@@ -330,3 +330,36 @@ def test_results_are_plain_picklable_values() -> None:
     info = VideoInfo(1.5, 320, 240, "h264", 15.0, None, "matroska,webm")
     frame = FrameHash(15, 100, "0" * 64, 1.0)
     assert pickle.loads(pickle.dumps((info, frame))) == (info, frame)
+
+
+def test_a_bare_h264_stream_is_timed_by_its_codec(tmp_path: Path) -> None:
+    """Raw elementary streams (CCTV exports) have no container timing at all."""
+    raw = synthetic_video(
+        tmp_path / "camera.h264", seconds=SECONDS, fps=FPS, seed=5, container_format="h264"
+    )
+    info = probe_video(raw)
+    assert (info.container, info.fps, info.frame_count) == ("h264", FPS, SECONDS * FPS)
+    assert info.duration_s == pytest.approx(SECONDS)  # no header duration: from the frames
+    assert [f.frame_number for f in vpdq_hash(raw)] == [0, 15, 30, 45]
+    facts = analyse_video(raw)  # no duration to aim at: the strip is spaced by frame count
+    assert facts.info == info and len(facts.keyframes) == 8 and not facts.partial
+    assert len(set(facts.keyframes)) == 8
+    assert len(keyframe_strip(raw)) == 8  # cannot seek by time: one decoding pass instead
+
+
+def test_without_a_frame_rate_frames_are_sampled_by_time(
+    videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safeguard.hashing import video
+
+    expected = vpdq_hash(videos["libx264.mkv"])
+    monkeypatch.setattr(video, "_fps", lambda stream: 0.0)
+    frames = vpdq_hash(videos["libx264.mkv"])
+    assert [(f.frame_number, f.pdq) for f in frames] == [(f.frame_number, f.pdq) for f in expected]
+    assert [f.timestamp_s for f in frames] == pytest.approx([0.0, 1.0, 2.0, 3.0], abs=0.01)
+
+
+def test_keyframe_strip_from_a_file_object(videos: dict[str, Path]) -> None:
+    with videos["libx264.mkv"].open("rb") as handle:
+        strip = keyframe_strip(handle, count=4)
+    assert len(strip) == 4

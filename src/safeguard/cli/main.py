@@ -84,11 +84,14 @@ def bank_import(
     name: str = typer.Option(..., "--name", help="Name of the new bank."),
     fmt: BankFormat = typer.Option(None, "--format", help="Format; detected when left out."),
     profile: str = typer.Option(None, help="VICS profile (uk or us) for category codes."),
+    replace: bool = typer.Option(False, help="Replace the bank of this name by this version."),
 ) -> None:
     """Import a bank file (VICS JSON 1.x/2.0, md5sum list, CSV, HMA-style lines)."""
     try:
         with RichProgress(err) as progress:
-            summary = import_bank_file(file, name, fmt=fmt, profile=profile, progress=progress)
+            summary = import_bank_file(
+                file, name, fmt=fmt, profile=profile, replace=replace, progress=progress
+            )
     except (AlreadyExists, ValueError, KeyError) as error:
         raise _fail(str(error)) from None
     console.print(f"bank {name}: imported {summary.imported:,} entries ({summary.format})")
@@ -96,6 +99,27 @@ def bank_import(
         err.print(f"[yellow]skipped[/yellow] {file.name} {problem}")
     if len(summary.errors) > 50:
         err.print(f"... and {len(summary.errors) - 50:,} more skipped lines")
+
+
+@bank_app.command("enable")
+def bank_enable(name: str) -> None:
+    """Match against this bank again."""
+    _set_enabled(name, True)
+
+
+@bank_app.command("disable")
+def bank_disable(name: str) -> None:
+    """Stop matching against this bank (its entries and past matches are kept)."""
+    _set_enabled(name, False)
+
+
+def _set_enabled(name: str, enabled: bool) -> None:
+    try:
+        with session_scope() as session:
+            bank_store.set_enabled(session, name, enabled)
+    except NotFound as error:
+        raise _fail(str(error)) from None
+    console.print(f"bank {name} {'enabled' if enabled else 'disabled'}")
 
 
 @bank_app.command("list")
@@ -199,7 +223,7 @@ def demo(
             case_store.create_case(session, case, "Generated benign demo")
         has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
     if not has_bank:
-        bank_import(corpus.bank_csv, "demo-bank", None, None)
+        bank_import(corpus.bank_csv, "demo-bank", None, None, False)
     ingest(case, "EXHIBIT-1", corpus.exhibit_dir, workers, 31, 50, 256)
     report(case, "text", None)
 

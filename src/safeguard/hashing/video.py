@@ -5,18 +5,19 @@ vPDQ follows Meta's reference (facebook/ThreatExchange ``vpdq/``, ``hashVideoFil
 * decoded frames are numbered 0, 1, 2, ... in decoder output order;
 * with ``frame_mod = int(seconds_per_hash * fps)`` (1 when that is 0), every frame whose number is
   a multiple of ``frame_mod`` is hashed with PDQ, so ``seconds_per_hash=0`` hashes every frame;
-* ``fps`` is the stream's average frame rate, else its real base frame rate;
+* ``fps`` is the stream's average frame rate, else its real base frame rate (for bare elementary
+  streams such as raw ``.h264``, which have no container timing, the codec's own frame rate);
 * the timestamp of a hashed frame is ``frame_number / fps``.
 
 Speed: decoding, not hashing, is the cost. Decoding is threaded (``thread_type="AUTO"``); frames
 that are not sampled are never converted; a sampled frame is hashed from its luma plane directly
-(no RGB conversion) by a numpy PDQ that is the reference's float pipeline written as two matrix
-products: the Jarosz tent filter followed by decimation to 64x64 is linear, so it is one
-``64 x H`` and one ``W x 64`` matrix, cached per frame size. On the reference's RGB luma it gives
-the same bits and quality as ``pdqhash.compute``; from the Y plane it reproduces what the reference
-sees, because the reference's BT.601 YUV->RGB conversion followed by PDQ's BT.601 luma gives back
-``(Y - 16) * 255 / 219`` (PDQ bits do not change under such a scaling; quality does, so it is
-applied). Other pixel formats go through RGB. Pre-scaling frames (e.g. to 512 px) was measured on
+(no RGB conversion) by a numpy PDQ that is the reference's float pipeline vectorised: the two
+Jarosz box-filter passes and the decimation to 64x64 are linear, so each of the 64x64 samples is
+a fixed weighted sum of a few rows and columns (weights cached per frame size). On the same RGB
+luma it gives ``pdqhash.compute``'s bits and quality. From the Y plane it reproduces what the
+reference sees: its BT.601 YUV->RGB conversion followed by PDQ's BT.601 luma gives back
+``(Y - 16) * 255 / 219``, and that scaling is applied (PDQ bits do not depend on it, quality
+does). Other pixel formats go through RGB. Pre-scaling frames (e.g. to 512 px) was measured on
 the chair vector and rejected: up to 18 bits from the reference, against 6 at full size.
 
 Damaged input: ``probe_video`` raises :class:`VideoDecodeError` for empty, corrupt, non-video or
@@ -28,6 +29,8 @@ which no frame decodes at all raises.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import io
 import math
@@ -39,6 +42,7 @@ from typing import BinaryIO
 
 import av
 import numpy as np
+from PIL import Image
 
 Source = Path | str | bytes | bytearray | memoryview | BinaryIO
 
@@ -51,6 +55,8 @@ _YUV8 = frozenset(
 )  # fmt: skip
 #: Demuxers that open still images; those are not videos.
 _STILL_IMAGE_FORMATS = ("image2", "_pipe")
+#: Demuxers of bare elementary streams (e.g. CCTV exports), which have no container timing.
+_RAW_FORMATS = frozenset({"h264", "hevc", "vvc", "m4v", "mpegvideo", "cavsvideo"})
 #: A stream whose frames cover less than this share of its declared duration is partial.
 _PARTIAL_COVERAGE = 0.9
 
@@ -90,7 +96,8 @@ class VideoFacts:
     info: VideoInfo
     frames: tuple[FrameHash, ...]
     keyframes: tuple[bytes, ...]
-    #: True when decoding stopped early (damaged or truncated data): ``frames`` are what decoded.
+    #: True when decoding met damaged or missing data (e.g. a truncated file): ``frames`` then
+    #: hold what decoded.
     partial: bool = False
 
 
@@ -124,9 +131,14 @@ def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
     name = container.format.name
     if any(name == f or name.endswith(f) for f in _STILL_IMAGE_FORMATS):
         raise VideoDecodeError(f"cannot decode video: the input is a still image ({name})")
-    if not container.streams.video:
+    streams = [
+        s
+        for s in container.streams.video
+        if not s.disposition & av.stream.Disposition.attached_pic  # cover art, not the video
+    ]
+    if not streams:
         raise VideoDecodeError(f"cannot decode video: the {name} container has no video stream")
-    stream = container.streams.video[0]
+    stream = streams[0]
     ctx = stream.codec_context
     if not ctx.width or not ctx.height:
         raise VideoDecodeError("cannot decode video: the video stream has no frame size")
@@ -134,7 +146,12 @@ def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
 
 
 def _fps(stream: av.VideoStream) -> float:
-    for rate in (stream.average_rate, stream.base_rate, stream.guessed_rate):
+    rates = [stream.average_rate, stream.base_rate, stream.guessed_rate]
+    if stream.container.format.name in _RAW_FORMATS:
+        # Elementary streams carry no timestamps: the demuxer's rates are guesses (often 25),
+        # the codec's own timing (H.264 VUI, MPEG sequence header) is the real one.
+        rates = [stream.codec_context.framerate, stream.guessed_rate, *rates]
+    for rate in rates:
         if rate and rate > 0:
             return float(rate)
     return 0.0
@@ -223,17 +240,10 @@ def probe_video(source: Source) -> VideoInfo:
     Duration: the container's, else the video stream's, else the time of the last decoded frame
     (plus one frame). Raises :class:`VideoDecodeError` for input that is not a decodable video.
     """
-    container = _open(source)
-    try:
-        stream = _video_stream(container)
-        info = _info(container, stream)
+    with _opened(source) as (container, stream, info):
         if info.duration_s <= 0:
             info = _with_decoded_duration(container, stream, info)
         return info
-    except av.error.FFmpegError as exc:
-        raise VideoDecodeError(f"cannot decode video: {exc}") from exc
-    finally:
-        container.close()
 
 
 def _with_decoded_duration(
@@ -249,19 +259,12 @@ def _with_decoded_duration(
             last = t
     if count == 0:
         raise VideoDecodeError("cannot decode video: no frame could be decoded")
-    if last is None or first is None:
-        duration = count / info.fps if info.fps > 0 else 0.0
+    frame_s = 1.0 / info.fps if info.fps > 0 else 0.0
+    if last is None or first is None or info.container in _RAW_FORMATS:
+        duration = count * frame_s
     else:
-        duration = last - first + (1.0 / info.fps if info.fps > 0 else 0.0)
-    return VideoInfo(
-        duration_s=duration,
-        width=info.width,
-        height=info.height,
-        codec=info.codec,
-        fps=info.fps,
-        frame_count=info.frame_count or count,
-        container=info.container,
-    )
+        duration = last - first + frame_s
+    return dataclasses.replace(info, duration_s=duration, frame_count=info.frame_count or count)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -372,6 +375,52 @@ def _frame_pdq(frame: av.VideoFrame, width: int, height: int) -> tuple[str, int]
 # Hashing, strips and the combined pass
 
 
+class _Strip:
+    """Picks ``count`` frames evenly spaced over a decoding pass, as JPEGs.
+
+    With a known duration it takes the first frame at or after each of the times
+    ``duration * (i + 0.5) / count``. Without one it keeps small pictures of every ``stride``-th
+    frame, doubling the stride whenever more than ``2 * count`` are kept, and picks evenly among
+    them at the end: one pass, no seeking, bounded memory.
+    """
+
+    def __init__(self, count: int, size: tuple[int, int], duration: float) -> None:
+        self.count, self.size = count, size
+        self.pending = _strip_times(duration, count) if count > 0 else []
+        self.by_time = duration > 0
+        self.start: float | None = None
+        self.jpegs: list[bytes] = []
+        self.kept: list[Image.Image] = []
+        self.stride = 1
+
+    def offer(self, frame: av.VideoFrame, number: int) -> None:
+        if self.count <= 0:
+            return
+        if not self.by_time:
+            if number % self.stride == 0:
+                self.kept.append(frame.to_image(width=self.size[0], height=self.size[1]))
+                if len(self.kept) > 2 * self.count:
+                    self.kept, self.stride = self.kept[::2], self.stride * 2
+            return
+        if not self.pending:
+            return
+        t = _frame_time(frame, number, 0.0)
+        if t is not None:
+            self.start = t if self.start is None else self.start
+            t -= self.start
+        if t is None or t >= self.pending[0] - 1e-6:
+            self.jpegs.append(_jpeg(frame, self.size))
+            while self.pending and (t is None or t >= self.pending[0] - 1e-6):
+                self.pending.pop(0)
+
+    def result(self) -> list[bytes]:
+        if self.by_time:
+            return self.jpegs
+        n = len(self.kept)
+        picks = sorted({int((i + 0.5) * n / self.count) for i in range(self.count)} if n else ())
+        return [_jpeg_image(self.kept[i]) for i in picks]
+
+
 @dataclass
 class _Pass:
     frames: list[FrameHash]
@@ -390,67 +439,63 @@ def _strip_size(stream: av.VideoStream, width: int) -> tuple[int, int]:
     return width, height
 
 
-def _jpeg(frame: av.VideoFrame, size: tuple[int, int]) -> bytes:
-    image = frame.to_image(width=size[0], height=size[1])
+def _jpeg_image(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=80)
     return buffer.getvalue()
 
 
-def _hash_pass(
+def _jpeg(frame: av.VideoFrame, size: tuple[int, int]) -> bytes:
+    return _jpeg_image(frame.to_image(width=size[0], height=size[1]))
+
+
+def _pass(
     container: av.container.InputContainer,
     stream: av.VideoStream,
     info: VideoInfo,
     *,
-    seconds_per_hash: float,
-    downsample_width: int,
-    downsample_height: int,
-    threads: int,
-    strip_times: list[float],
-    strip_size: tuple[int, int],
+    seconds_per_hash: float | None,
+    downsample_width: int = 0,
+    downsample_height: int = 0,
+    threads: int = 0,
+    strip: _Strip | None = None,
 ) -> _Pass:
+    """One decoding pass: vPDQ of the sampled frames (unless ``seconds_per_hash`` is None) and
+    the strip's frames. Raises :class:`VideoDecodeError` when no frame decodes."""
     fps = info.fps
-    frame_mod = max(int(seconds_per_hash * fps), 1) if fps > 0 else 0
-    next_sample = 0.0  # used only when the frame rate is unknown: sample by timestamps
+    hashing = seconds_per_hash is not None
+    spacing = max(seconds_per_hash or 0.0, 0.0)
+    frame_mod = max(int(spacing * fps), 1) if fps > 0 else 0
+    next_sample = 0.0  # only when the frame rate is unknown: sample by timestamps instead
     start: float | None = None
     hashes: list[FrameHash] = []
-    strip: list[bytes] = []
-    pending = list(strip_times)
     damage = _Damage()
-    strip_start: float | None = None
     number = -1
     for number, frame in enumerate(_decode(container, stream, threads, damage)):
-        if frame_mod:
-            sampled = number % frame_mod == 0
-            timestamp = number / fps
-        else:
-            t = _frame_time(frame, number, fps) or 0.0
-            start = t if start is None else start
-            timestamp = t - start
-            sampled = timestamp >= next_sample
+        if hashing:
+            if frame_mod:
+                sampled = number % frame_mod == 0
+                timestamp = number / fps
+            else:
+                t = _frame_time(frame, number, fps) or 0.0
+                start = t if start is None else start
+                timestamp = t - start
+                sampled = timestamp >= next_sample - 1e-6
+                if sampled:
+                    next_sample = timestamp + spacing
             if sampled:
-                next_sample = timestamp + max(seconds_per_hash, 0.0)
-        if sampled:
-            pdq, quality = _frame_pdq(frame, downsample_width, downsample_height)
-            hashes.append(FrameHash(number, quality, pdq, timestamp))
-        if pending:
-            t = _frame_time(frame, number, fps)
-            if t is not None:
-                strip_start = t if strip_start is None else strip_start
-                t -= strip_start
-            if t is None or t >= pending[0]:
-                strip.append(_jpeg(frame, strip_size))
-                while pending and (t is None or t >= pending[0]):
-                    pending.pop(0)
+                pdq, quality = _frame_pdq(frame, downsample_width, downsample_height)
+                hashes.append(FrameHash(number, quality, pdq, timestamp))
+        if strip is not None:
+            strip.offer(frame, number)
     decoded = number + 1
     if decoded == 0:
         raise VideoDecodeError("cannot decode video: no frame could be decoded")
     partial = damage.seen
     declared = _stream_duration(stream) or info.duration_s
     if not partial and declared > 0 and fps > 0:
-        covered = decoded / fps
-        partial = covered < _PARTIAL_COVERAGE * declared - 1.0 / fps
-    return _Pass(hashes, strip, partial, decoded)
+        partial = decoded / fps < _PARTIAL_COVERAGE * declared - 1.0 / fps
+    return _Pass(hashes, strip.result() if strip is not None else [], partial, decoded)
 
 
 def vpdq_hash(
@@ -468,11 +513,8 @@ def vpdq_hash(
     decoder's thread count (0: automatic; give 1 inside a process pool). Damaged data keeps the
     frames that decoded; raises :class:`VideoDecodeError` when none do.
     """
-    container = _open(source)
-    try:
-        stream = _video_stream(container)
-        info = _info(container, stream)
-        result = _hash_pass(
+    with _opened(source) as (container, stream, info):
+        return _pass(
             container,
             stream,
             info,
@@ -480,14 +522,7 @@ def vpdq_hash(
             downsample_width=downsample_width,
             downsample_height=downsample_height,
             threads=threads,
-            strip_times=[],
-            strip_size=(0, 0),
-        )
-        return result.frames
-    except av.error.FFmpegError as exc:
-        raise VideoDecodeError(f"cannot decode video: {exc}") from exc
-    finally:
-        container.close()
+        ).frames
 
 
 def _strip_times(duration: float, count: int) -> list[float]:
@@ -511,7 +546,7 @@ def _seek_strip(
     A time close ahead of the decoder's position is reached by decoding on (no seek); after a
     seek the decoder goes forward from the keyframe towards the time for at most
     ``_STRIP_FORWARD_S``, so sparse keyframes give distinct pictures without decoding whole
-    groups of pictures.
+    groups of pictures. Raises ``av.error.FFmpegError`` when the input cannot seek.
     """
     size = _strip_size(stream, width)
     time_base = stream.time_base or Fraction(1, av.time_base)
@@ -523,14 +558,14 @@ def _seek_strip(
     position = -math.inf  # time of the last decoded frame
     for target in _strip_times(info.duration_s, count):
         chosen = None
+        if frames is None or not 0 <= target - position <= _STRIP_FORWARD_S:
+            offset = int((base + target) / time_base)
+            container.seek(offset, stream=stream, backward=True, any_frame=False)
+            frames, after_seek = container.decode(stream), True
+        else:
+            after_seek = False
+        limit = math.inf
         try:
-            if frames is None or not 0 <= target - position <= _STRIP_FORWARD_S:
-                offset = int((base + target) / time_base)
-                container.seek(offset, stream=stream, backward=True, any_frame=False)
-                frames, after_seek = container.decode(stream), True
-            else:
-                after_seek = False
-            limit = math.inf
             for frame in frames:
                 chosen = frame
                 t = _frame_time(frame, 0, 0.0)
@@ -544,38 +579,37 @@ def _seek_strip(
             else:
                 frames = None
         except (av.error.FFmpegError, OSError):
-            frames = None
-            continue
+            frames = None  # damaged here: seek afresh for the next time
         if chosen is None:
             continue
         key = chosen.pts if chosen.pts is not None else -len(out) - 1
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(_jpeg(chosen, size))
+        if key not in seen:
+            seen.add(key)
+            out.append(_jpeg(chosen, size))
     return out
 
 
 def keyframe_strip(source: Source, *, count: int = 8, width: int = 160) -> list[bytes]:
     """JPEGs of ``count`` frames evenly spaced over the video, ``width`` pixels wide.
 
-    Frames are taken at ``duration * (i + 0.5) / count``; a video with fewer distinct pictures than
-    ``count`` (or a damaged one) gives fewer. Height keeps the display aspect ratio (even pixels).
+    Frames are taken at ``duration * (i + 0.5) / count`` by seeking to keyframes. Input that
+    cannot seek, or whose duration is unknown, is decoded once instead. A video with fewer
+    distinct pictures than ``count`` (or a damaged one) gives fewer. Height keeps the display
+    aspect ratio (even pixels).
     """
     if count <= 0:
         return []
-    container = _open(source)
-    try:
-        stream = _video_stream(container)
-        info = _info(container, stream)
-        if info.duration_s <= 0:
-            info = _with_decoded_duration(container, stream, info)
-            container.seek(0)
-        return _seek_strip(container, stream, info, count, width)
-    except av.error.FFmpegError as exc:
-        raise VideoDecodeError(f"cannot decode video: {exc}") from exc
-    finally:
-        container.close()
+    with _opened(source) as (container, stream, info):
+        if info.duration_s > 0:
+            try:
+                return _seek_strip(container, stream, info, count, width)
+            except (av.error.FFmpegError, OSError):
+                pass  # not seekable: decode once below
+        if not isinstance(source, Path | str | bytes | bytearray | memoryview):
+            source.seek(0)
+    with _opened(source) as (container, stream, info):
+        strip = _Strip(count, _strip_size(stream, width), info.duration_s)
+        return _pass(container, stream, info, seconds_per_hash=None, strip=strip).strip
 
 
 def analyse_video(
@@ -588,43 +622,45 @@ def analyse_video(
 ) -> VideoFacts:
     """Probe, vPDQ-hash and keyframe-strip a video in one open and one decoding pass.
 
-    The strip frames are taken from the hashing pass at exactly evenly spaced times (no seeking);
-    only when the duration is not in the headers is the strip made afterwards by seeking.
+    The strip frames come from the hashing pass itself (no seeking): at exactly evenly spaced
+    times when the duration is known, else evenly spaced by frame count. Without a duration in
+    the headers, ``info.duration_s`` is taken from the frames decoded.
     Raises :class:`VideoDecodeError` when the input is not a decodable video.
     """
-    container = _open(source)
-    try:
-        stream = _video_stream(container)
-        info = _info(container, stream)
-        size = _strip_size(stream, strip_width)
-        result = _hash_pass(
+    with _opened(source) as (container, stream, info):
+        strip = _Strip(strip_count, _strip_size(stream, strip_width), info.duration_s)
+        result = _pass(
             container,
             stream,
             info,
             seconds_per_hash=seconds_per_hash,
-            downsample_width=0,
-            downsample_height=0,
             threads=threads,
-            strip_times=_strip_times(info.duration_s, strip_count),
-            strip_size=size,
+            strip=strip,
         )
-        strip = result.strip
-        if info.duration_s <= 0 and info.fps > 0:
-            info = VideoInfo(
-                duration_s=result.decoded / info.fps,
-                width=info.width,
-                height=info.height,
-                codec=info.codec,
-                fps=info.fps,
-                frame_count=info.frame_count or result.decoded,
-                container=info.container,
-            )
-            if strip_count > 0:
-                container.seek(0)
-                strip = _seek_strip(container, stream, info, strip_count, strip_width)
-        return VideoFacts(
-            info=info, frames=tuple(result.frames), keyframes=tuple(strip), partial=result.partial
+    if info.duration_s <= 0 and info.fps > 0:
+        info = dataclasses.replace(
+            info,
+            duration_s=result.decoded / info.fps,
+            frame_count=info.frame_count or result.decoded,
         )
+    return VideoFacts(
+        info=info,
+        frames=tuple(result.frames),
+        keyframes=tuple(result.strip),
+        partial=result.partial,
+    )
+
+
+@contextlib.contextmanager
+def _opened(
+    source: Source,
+) -> Iterator[tuple[av.container.InputContainer, av.VideoStream, VideoInfo]]:
+    """The open container, its first video stream and header facts; PyAV errors become
+    :class:`VideoDecodeError`."""
+    container = _open(source)
+    try:
+        stream = _video_stream(container)
+        yield container, stream, _info(container, stream)
     except av.error.FFmpegError as exc:
         raise VideoDecodeError(f"cannot decode video: {exc}") from exc
     finally:

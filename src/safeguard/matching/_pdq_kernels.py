@@ -30,8 +30,9 @@ WORD = np.dtype("<u8")
 #: Candidates verified per numpy pass: big enough to amortise the interpreter, small enough that
 #: the temporaries (32 bytes a candidate) stay in cache and never page-fault fresh memory.
 PIECE = 1 << 15
-#: Query x bank pairs compared per block of an exhaustive scan.
-SCAN_BLOCK = 1 << 17
+#: Query x bank pairs compared per block of an exhaustive scan, and bank rows per block.
+SCAN_BLOCK = 1 << 16
+SCAN_ROWS = 1 << 14
 #: Most probe keys one substring may generate for one query (beyond this a scan is cheaper).
 MAX_PROBES = 1 << 15
 #: Widest substring: its bucket directory has ``2**bits + 1`` uint32 offsets.
@@ -320,19 +321,32 @@ def probe_table(
 def scan(
     words: np.ndarray, qwords: np.ndarray, query_ids: np.ndarray, radius: int, hits: Hits
 ) -> None:
-    """Exhaustive exact search of ``qwords`` against every row, in cache-sized blocks."""
+    """Exhaustive exact search of ``qwords`` against every row, in cache-sized blocks.
+
+    The first two words' distance is a lower bound of the full distance, and for random pairs
+    (mean 64 of 128 bits) it already rules out nearly everything at PDQ radii, so the full
+    distance is computed only for the few pairs that pass it: ~3 ns a pair instead of ~12.
+    """
     n, q = len(words), len(qwords)
     if not n or not q:
         return
-    bank_block = max(1, min(n, SCAN_BLOCK))
+    bank_block = min(n, SCAN_ROWS)
     query_block = max(1, SCAN_BLOCK // bank_block)
     for q0 in range(0, q, query_block):
         qs = qwords[q0 : q0 + query_block]
         for r0 in range(0, n, bank_block):
             block = words[r0 : r0 + bank_block]
-            x = np.bitwise_xor(qs[:, None, :], block[None, :, :]).reshape(-1, 4)
-            d = distances(x)
-            keep = np.flatnonzero(d <= radius)
+            x = np.bitwise_xor(qs[:, None, 0], block[None, :, 0])
+            d = np.bitwise_count(x)
+            np.bitwise_xor(qs[:, None, 1], block[None, :, 1], out=x)
+            d += np.bitwise_count(x)  # <= 128: fits uint8
+            maybe = np.flatnonzero(d <= radius)
+            if not len(maybe):
+                continue
+            qi, ri = np.divmod(maybe, len(block))
+            full = block.take(ri, axis=0)
+            full ^= qs.take(qi, axis=0)
+            dist = distances(full)
+            keep = np.flatnonzero(dist <= radius)
             if len(keep):
-                qi, ri = np.divmod(keep, len(block))
-                hits.add(query_ids[q0 + qi], ri + r0, d[keep])
+                hits.add(query_ids[q0 + qi[keep]], ri[keep] + r0, dist[keep])

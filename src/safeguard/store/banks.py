@@ -56,6 +56,24 @@ def get_bank(session: Session, name: str) -> Bank:
     return bank
 
 
+def set_enabled(session: Session, name: str, enabled: bool) -> Bank:
+    bank = get_bank(session, name)
+    bank.enabled = enabled
+    return bank
+
+
+def retire_bank(session: Session, name: str, stamp: str) -> Bank:
+    """Rename and disable a bank that a newer version replaces.
+
+    Its entries stay: earlier matches and charging reports cite them.
+    """
+    bank = get_bank(session, name)
+    bank.name = f"{name} (replaced {stamp})"
+    bank.enabled = False
+    session.flush()
+    return bank
+
+
 def add_entries(session: Session, bank_id: int, batch: Sequence[tuple[int, BankRecord]]) -> None:
     """Insert (line number, record) pairs as entries of a bank."""
     if not batch:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from safeguard.config import vics_profile
 from safeguard.domain.known import BankRecord, RecordError
 from safeguard.interchange import BankFormat, detect_format, read_bank, write_bank
-from safeguard.store.banks import add_entries, create_bank, get_bank, iter_records
+from safeguard.store.banks import (
+    add_entries,
+    create_bank,
+    get_bank,
+    iter_records,
+    retire_bank,
+)
 from safeguard.store.database import session_scope
 from safeguard.triage.progress import NoProgress, Progress
 
@@ -30,16 +37,24 @@ def import_bank_file(
     *,
     fmt: BankFormat | None = None,
     profile: str | None = None,
+    replace: bool = False,
     progress: Progress | None = None,
     database_url: str | None = None,
 ) -> BankImportSummary:
-    """Import a bank file as a new bank in one transaction: all of it (less bad lines) or none."""
+    """Import a bank file as a new bank in one transaction: all of it (less bad lines) or none.
+
+    With ``replace``, the bank of that name is retired (renamed, disabled, kept for the matches
+    that cite it) in the same transaction, so lookups see the old version until the new one is
+    complete and then the new one, never neither.
+    """
     progress = progress or NoProgress()
     fmt = fmt or detect_format(path)
     scheme = vics_profile(profile or "uk").scheme
     summary = BankImportSummary(bank=name, format=str(fmt))
     progress.phase(f"importing {path.name}")
     with session_scope(database_url) as session:
+        if replace:
+            retire_bank(session, name, datetime.now(UTC).isoformat(timespec="seconds"))
         bank = create_bank(session, name, scheme=scheme, source=str(path), format=str(fmt))
         batch: list[tuple[int, BankRecord]] = []
         for position, item in enumerate(read_bank(path, fmt, profile=profile), start=1):
