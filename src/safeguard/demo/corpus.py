@@ -225,6 +225,7 @@ class _Builder:
         self.entries: dict[str, dict[str, _Entry]] = {"": {}, ARCHIVE: {}, NESTED: {}}
         self.bank: list[_Bank] = []
         self.counter = 0
+        self.contents: dict[str, str] = {}  # sha256 -> first logical path with those bytes
         self.lossy = next((f for f in ("jpeg", "webp") if f in self.formats), None)
         transforms = [t for t in TRANSFORMS if t != "recompress" or self.lossy]
         self.transforms = _Cycle(self.rng, transforms)
@@ -247,11 +248,9 @@ class _Builder:
         size = self.rng.choices(_SIZES, weights=_SIZE_WEIGHTS)[0]
         return render_picture(self.seed * 1_000_003 + index, size)
 
-    def name(self, fmt: str | None, *, folder: int | None = None, plain_ext: bool = False) -> str:
+    def name(self, fmt: str | None, *, plain_ext: bool = False) -> str:
         """A fresh, unique path in one of the usual folders; sometimes a wrong or no extension."""
-        folder_path, prefix = _FOLDERS[
-            self.rng.randrange(len(_FOLDERS)) if folder is None else folder
-        ]
+        folder_path, prefix = _FOLDERS[self.rng.randrange(len(_FOLDERS))]
         self.counter += 1
         stem = prefix + (f"{self.counter:04d}" if prefix else f"{self.rng.getrandbits(48):012x}")
         roll = self.rng.random()
@@ -266,23 +265,31 @@ class _Builder:
             ext = ""
         return f"{folder_path}/{stem}{ext}"
 
-    def add(self, container: str, name: str, planned: PlannedFile, data: bytes,
-            mtime: datetime | None = None) -> PlannedFile:
+    def add(
+        self,
+        container: str,
+        name: str,
+        planned: PlannedFile,
+        data: bytes,
+        mtime: datetime | None = None,
+    ) -> PlannedFile:
         logical = f"{container}!/{name}" if container else name
         if name in self.entries[container]:
             raise RuntimeError(f"duplicate demo path {logical}")
+        sha256 = hashlib.sha256(data).hexdigest()
+        if planned.role != "copy" and sha256 in self.contents:
+            raise RuntimeError(f"{logical} repeats the bytes of {self.contents[sha256]}")
+        self.contents.setdefault(sha256, logical)
         planned = replace(
             planned,
             logical_path=logical,
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=sha256,
             size=len(data),
         )
         self.entries[container][name] = _Entry(planned, data, mtime or self.when())
         return planned
 
-    def variant(
-        self, source: Image.Image, ref_pdq: str, transform: str
-    ) -> tuple[bytes, str, str]:
+    def variant(self, source: Image.Image, ref_pdq: str, transform: str) -> tuple[bytes, str, str]:
         """Encode a transformed variant; returns (bytes, format, detail). Checks its PDQ."""
         if transform == "recompress":
             assert self.lossy is not None
@@ -339,15 +346,28 @@ class _Builder:
             n_variants = rng.choice((1, 2, 2, 3)) if not exact or rng.random() < 0.7 else 0
             base = PlannedFile("", "known_exact", pid, None, category, image_format=fmt)
             if pid == zip_known:
-                self.add(ARCHIVE, f"photos/{self.name(fmt, plain_ext=True).rsplit('/', 1)[1]}",
-                         base, data)
+                self.add(
+                    ARCHIVE,
+                    f"photos/{self.name(fmt, plain_ext=True).rsplit('/', 1)[1]}",
+                    base,
+                    data,
+                )
             elif exact:
                 outer_exact.append(self.add("", self.name(fmt), base, data))
+            used: set[str] = set()
             for _ in range(n_variants):
-                transform = self.transforms.next()
+                transform = self.transforms.next(used)
+                used.add(transform)
                 vdata, vfmt, detail = self.variant(shown, pdq, transform)
-                planned = PlannedFile("", "known_transformed", pid, transform, category,
-                                      image_format=vfmt, detail=detail)
+                planned = PlannedFile(
+                    "",
+                    "known_transformed",
+                    pid,
+                    transform,
+                    category,
+                    image_format=vfmt,
+                    detail=detail,
+                )
                 if not zip_transformed_done and pid != zip_known:
                     zip_transformed_done = True
                     leaf = self.name(vfmt, plain_ext=True).rsplit("/", 1)[1]
@@ -362,8 +382,9 @@ class _Builder:
             pool = unseen_ids[1:]
             rng.shuffle(pool)
             for i, pid in enumerate(pool[:15]):
-                cameras[pid] = _CAMERAS[0] if i < 6 else _CAMERAS[1] if i < 12 else _OTHER_CAMERAS[
-                    i - 12]
+                cameras[pid] = (
+                    _CAMERAS[0] if i < 6 else _CAMERAS[1] if i < 12 else _OTHER_CAMERAS[i - 12]
+                )
         zip_unseen = unseen_ids[0]
         outer_unseen: list[PlannedFile] = []
         shots = {c.serial: self.when(400) for c in _CAMERAS}
@@ -379,28 +400,47 @@ class _Builder:
                 else:
                     taken = self.when(400)
                 stamp = taken.strftime("%Y:%m:%d %H:%M:%S")
-                data = encode(self.picture(index), fmt, quality=rng.choice((88, 92, 95)),
-                              exif=camera.exif(stamp))
+                data = encode(
+                    self.picture(index),
+                    fmt,
+                    quality=rng.choice((88, 92, 95)),
+                    exif=camera.exif(stamp),
+                )
             else:
                 fmt = self.pick_format()
                 data = encode(self.picture(index), fmt, quality=rng.choice((80, 85, 90, 95)))
-            planned = PlannedFile("", "unseen", pid, None, None, image_format=fmt,
-                                  camera=camera.label if camera else None)
+            planned = PlannedFile(
+                "",
+                "unseen",
+                pid,
+                None,
+                None,
+                image_format=fmt,
+                camera=camera.label if camera else None,
+            )
             if pid == zip_unseen:
-                self.add(ARCHIVE, f"photos/{self.name(fmt, plain_ext=True).rsplit('/', 1)[1]}",
-                         planned, data)
+                self.add(
+                    ARCHIVE,
+                    f"photos/{self.name(fmt, plain_ext=True).rsplit('/', 1)[1]}",
+                    planned,
+                    data,
+                )
             else:
-                outer_unseen.append(self.add("", self._camera_path(camera, taken, fmt), planned,
-                                             data, mtime=taken))
-            n_dups = rng.choice((1, 1, 2, 3)) if pid == zip_unseen or rng.random() < 0.55 else 0
+                outer_unseen.append(
+                    self.add("", self._camera_path(camera, taken, fmt), planned, data, mtime=taken)
+                )
+            n_dups = rng.choice((1, 1, 2, 3)) if pid == zip_unseen or rng.random() < 0.6 else 0
             if n_dups:
                 shown = decode(data)
                 pdq, _quality = pdq_hex(shown)
-            for k in range(n_dups):
-                transform = self.near_dup_transforms.next()
+            used = set()
+            for k in range(min(n_dups, len(self.near_dup_transforms.names))):
+                transform = self.near_dup_transforms.next(used)
+                used.add(transform)
                 vdata, vfmt, detail = self.variant(shown, pdq, transform)
-                dup = PlannedFile("", "unseen_near_dup", pid, transform, None, image_format=vfmt,
-                                  detail=detail)
+                dup = PlannedFile(
+                    "", "unseen_near_dup", pid, transform, None, image_format=vfmt, detail=detail
+                )
                 if pid == zip_unseen and k == 0:
                     leaf = self.name(vfmt, plain_ext=True).rsplit("/", 1)[1]
                     self.add(NESTED, f"y/{leaf}", dup, vdata)
@@ -425,18 +465,22 @@ class _Builder:
         """Byte copies: several contents, some many times over, one inside the nested zip."""
         rng, root = self.rng, self.entries[""]
         derived = sorted(
-            (e.planned for e in root.values()
-             if e.planned.role in ("known_transformed", "unseen_near_dup")),
+            (
+                e.planned
+                for e in root.values()
+                if e.planned.role in ("known_transformed", "unseen_near_dup")
+            ),
             key=lambda p: p.logical_path,
         )
+        n = self.n_base
         originals = (
-            rng.sample(outer_exact, min(5, len(outer_exact)))
-            + rng.sample(outer_unseen, min(7, len(outer_unseen)))
-            + rng.sample(derived, min(3, len(derived)))
+            rng.sample(outer_exact, min(5, max(1, n // 24), len(outer_exact)))
+            + rng.sample(outer_unseen, min(7, max(1, n // 17), len(outer_unseen)))
+            + rng.sample(derived, min(3, max(1, n // 40), len(derived)))
         )
         for n, original in enumerate(originals):
             leaf = original.logical_path.rsplit("/", 1)[-1]
-            for _ in range(4 if n in (0, 5) else rng.choice((1, 1, 2, 2, 3))):
+            for _ in range(4 if n in (0, 5) else rng.choice((1, 2, 2, 3))):
                 name = self.name(original.image_format)
                 candidate = f"{name.rsplit('/', 1)[0]}/{leaf}"
                 if candidate not in root and not candidate.startswith("cache/"):
@@ -446,8 +490,12 @@ class _Builder:
         if outer_exact:
             original = outer_exact[-1]
             copy = replace(original, role="copy", detail=f"copy of {original.logical_path}")
-            self.add(NESTED, original.logical_path.rsplit("/", 1)[-1], copy,
-                     root[original.logical_path].data)
+            self.add(
+                NESTED,
+                original.logical_path.rsplit("/", 1)[-1],
+                copy,
+                root[original.logical_path].data,
+            )
 
     def _broken(self) -> None:
         """Corrupt files (a magic number, then garbage) and truncated JPEGs/PNGs."""
@@ -462,9 +510,20 @@ class _Builder:
             else:  # pragma: no cover - Pillow never decodes this much garbage
                 raise RuntimeError("could not make a corrupt file")
             folder = self.name(None).rsplit("/", 1)[0]
-            self.add("", f"{folder}/broken_{k}{ext}",
-                     PlannedFile("", "corrupt", None, None, None, image_format=fmt,
-                                 detail="image magic number followed by garbage"), data)
+            self.add(
+                "",
+                f"{folder}/broken_{k}{ext}",
+                PlannedFile(
+                    "",
+                    "corrupt",
+                    None,
+                    None,
+                    None,
+                    image_format=fmt,
+                    detail="image magic number followed by garbage",
+                ),
+                data,
+            )
         for k in range(4):
             fmt = ("jpeg", "png")[k % 2]
             if fmt not in self.formats:
@@ -473,9 +532,20 @@ class _Builder:
             data = full[: len(full) // 2]
             if decodes(data):  # pragma: no cover - Pillow refuses truncated files by default
                 raise RuntimeError("a truncated demo file still decodes")
-            self.add("", self.name(fmt, plain_ext=True),
-                     PlannedFile("", "truncated", None, None, None, image_format=fmt,
-                                 detail=f"first {len(data)} of {len(full)} bytes"), data)
+            self.add(
+                "",
+                self.name(fmt, plain_ext=True),
+                PlannedFile(
+                    "",
+                    "truncated",
+                    None,
+                    None,
+                    None,
+                    image_format=fmt,
+                    detail=f"first {len(data)} of {len(full)} bytes",
+                ),
+                data,
+            )
 
     def _non_images(self) -> None:
         rng = self.rng
@@ -486,10 +556,18 @@ class _Builder:
         self.add("", "Documents/notes.txt", other("text"), _NOTES.encode())
         self.add("", "Documents/letter.pdf", other("pdf-like"), _PDF)
         self.add("", "Documents/backup.bin", other("random bytes"), rng.randbytes(4096))
-        self.add("", f"cache/{rng.getrandbits(48):012x}", other("random bytes, no extension"),
-                 rng.randbytes(1500))
-        self.add("", "Users/sam/Pictures/IMG_9999.jpg", other("text named .jpg"),
-                 b"this is not a picture\n" * 8)
+        self.add(
+            "",
+            f"cache/{rng.getrandbits(48):012x}",
+            other("random bytes, no extension"),
+            rng.randbytes(1500),
+        )
+        self.add(
+            "",
+            "Users/sam/Pictures/IMG_9999.jpg",
+            other("text named .jpg"),
+            b"this is not a picture\n" * 8,
+        )
         self.add(ARCHIVE, "readme.txt", other("text"), b"holiday pictures, see photos/\n")
 
     # -- output ------------------------------------------------------------------------------
@@ -532,7 +610,9 @@ class _Builder:
             writer.writerow(BANK_HEADER)
             for number, item in enumerate(sorted(self.bank, key=lambda b: b.source_id), 1):
                 victim = rng.random() < 0.15
-                series = rng.choice(("demo-series-1", "demo-series-2")) if rng.random() < 0.2 else ""
+                series = (
+                    rng.choice(("demo-series-1", "demo-series-2")) if rng.random() < 0.2 else ""
+                )
                 self_generated = rng.random() < 0.1
                 digests = {
                     HashKind.MD5: hashlib.md5(item.data).hexdigest(),
@@ -541,8 +621,18 @@ class _Builder:
                     HashKind.PDQ: item.pdq,
                 }
                 for kind, value in digests.items():
-                    writer.writerow((kind.value, value, item.category, _flag(victim), series,
-                                     _flag(self_generated), BANK_SOURCE, f"demo-{number:04d}"))
+                    writer.writerow(
+                        (
+                            kind.value,
+                            value,
+                            item.category,
+                            _flag(victim),
+                            series,
+                            _flag(self_generated),
+                            BANK_SOURCE,
+                            f"demo-{number:04d}",
+                        )
+                    )
 
 
 class _Cycle:
@@ -551,11 +641,16 @@ class _Cycle:
     def __init__(self, rng: random.Random, names: Iterable[str]) -> None:
         self.rng, self.names, self.queue = rng, list(names), []
 
-    def next(self) -> str:
-        if not self.queue:
-            self.queue = self.names[:]
-            self.rng.shuffle(self.queue)
-        return self.queue.pop()
+    def next(self, exclude: set[str] | frozenset[str] = frozenset()) -> str:
+        """The next name, skipping those in ``exclude`` (there must be one left)."""
+        for _ in range(2):
+            for i in range(len(self.queue) - 1, -1, -1):
+                if self.queue[i] not in exclude:
+                    return self.queue.pop(i)
+            refill = self.names[:]
+            self.rng.shuffle(refill)
+            self.queue = refill + self.queue
+        raise ValueError("every name is excluded")
 
 
 def _flag(value: bool) -> str:
@@ -571,8 +666,9 @@ def generate_demo(
 ) -> DemoCorpus:
     """Write the demo exhibit to ``out_dir/exhibit/`` and its bank to ``out_dir/demo-bank.csv``.
 
-    ``formats`` restricts the formats pictures are stored in (of jpeg, png, gif, webp, bmp,
-    tiff). Raises FileExistsError when ``out_dir/exhibit`` already holds files.
+    ``formats`` restricts the formats base pictures are stored in (of jpeg, png, gif, webp,
+    bmp, tiff); derived pictures use jpeg/png/webp/tiff among those, else png, and truncated
+    files are jpeg or png. Raises FileExistsError when ``out_dir/exhibit`` already holds files.
     """
     out_dir = Path(out_dir)
     exhibit = out_dir / "exhibit"

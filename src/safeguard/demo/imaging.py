@@ -157,4 +157,3 @@ def pdq_dihedral_distance(image: Image.Image, reference_hex: str) -> int:
     hashes, _ = pdqhash.compute_dihedral(np.asarray(image.convert("RGB")))
     ref = hex_to_bits(reference_hex)
     return int(min(int((np.asarray(h, dtype=np.uint8) != ref).sum()) for h in hashes))
-

@@ -58,10 +58,13 @@ def _shape(draw: ImageDraw.ImageDraw, rng: random.Random, w: int, h: int, scale:
         width = max(1, int(step * rng.uniform(0.3, 0.6)))
         dx, dy = rng.uniform(-1, 1) * rx, rng.uniform(-1, 1) * ry
         for k in range(-4, 5):
-            ox, oy = -dy / max(abs(dx) + abs(dy), 1e-6) * step * k, dx / max(
-                abs(dx) + abs(dy), 1e-6) * step * k
-            draw.line((cx - dx + ox, cy - dy + oy, cx + dx + ox, cy + dy + oy),
-                      fill=colour, width=width)
+            ox, oy = (
+                -dy / max(abs(dx) + abs(dy), 1e-6) * step * k,
+                dx / max(abs(dx) + abs(dy), 1e-6) * step * k,
+            )
+            draw.line(
+                (cx - dx + ox, cy - dy + oy, cx + dx + ox, cy + dy + oy), fill=colour, width=width
+            )
     elif kind < 0.35:
         draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=colour)
     elif kind < 0.6:
@@ -89,8 +92,11 @@ def render_picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image
     img = _background(rng, nrng, dw, dh)
     draw = ImageDraw.Draw(img)
     # Large shapes first (they dominate PDQ), then medium, then small detail.
-    for scale, count in ((0.35, rng.randint(3, 6)), (0.15, rng.randint(10, 16)),
-                         (0.05, rng.randint(24, 40))):
+    for scale, count in (
+        (0.35, rng.randint(3, 6)),
+        (0.15, rng.randint(10, 16)),
+        (0.05, rng.randint(24, 40)),
+    ):
         for _ in range(count):
             _shape(draw, rng, dw, dh, scale)
     img = img.resize((w, h), Image.Resampling.BICUBIC)
