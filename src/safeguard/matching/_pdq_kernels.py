@@ -38,12 +38,19 @@ MAX_PROBES = 1 << 15
 #: Widest substring: its bucket directory has ``2**bits + 1`` uint32 offsets.
 MAX_BITS = 26
 
-# Cost model in nanoseconds, measured on one core (see bench/bench_index.py). Only ratios matter:
-# they choose the substring thresholds per radius and whether to scan instead.
-COST_PROBE = 18.0  # one probe key: directory look-ups, count, compress
-COST_CANDIDATE = 35.0  # one candidate: expand, permutation and row gathers, popcount
+# Cost model in nanoseconds per unit, fitted on this project's 2-core benchmark machine (numpy
+# 2.x, 1M and 10M random hashes; see bench/bench_index.py). Only ratios matter: they choose the
+# table shape at build time, the thresholds per radius and when a scan is cheaper.
+COST_CANDIDATE = 22.0  # expand, permutation and row gathers (a cache miss), popcount
 COST_SCAN = 3.5  # one query x bank row pair in a blocked exhaustive scan
-COST_SORT = 45.0  # one row of an on-the-fly table (compact layout): key, sort, directory
+COST_SORT = 60.0  # one row of an on-the-fly table (compact layout): key, packed sort, directory
+
+
+def cost_probe(bits: int) -> float:
+    """One probe key: directory look-ups, count and compress; dearer once the directory
+    (``4 * 2**bits`` bytes) outgrows the caches."""
+    return 20.0 + 17.0 * min(max((bits - 19) / 2, 0.0), 1.0)
+
 
 _EMPTY_I64 = np.empty(0, dtype=np.int64)
 
@@ -157,7 +164,7 @@ def plan_cost(n: int, table_bits: list[int], thresholds: list[int]) -> float:
     for bits, t in zip(table_bits, thresholds, strict=True):
         if t >= 0:
             probes = probe_count(bits, t)
-            total += probes * (COST_PROBE + COST_CANDIDATE * n / (1 << bits))
+            total += probes * (cost_probe(bits) + COST_CANDIDATE * n / (1 << bits))
     return total
 
 
@@ -175,7 +182,7 @@ def plan_thresholds(n: int, table_bits: list[int], radius: int) -> list[int] | N
         probes = probe_count(bits, t)
         if probes > MAX_PROBES or t > bits:
             return float("inf")
-        return probes * (COST_PROBE + COST_CANDIDATE * n / (1 << bits))
+        return probes * (cost_probe(bits) + COST_CANDIDATE * n / (1 << bits))
 
     for _ in range(radius + 1):
         best, best_delta = -1, float("inf")
@@ -190,7 +197,12 @@ def plan_thresholds(n: int, table_bits: list[int], radius: int) -> list[int] | N
 
 
 def choose_tables(
-    n: int, radius: int, *, max_bytes: float | None, sort_cost_queries: int | None = None
+    n: int,
+    radius: int,
+    *,
+    max_bytes: float | None,
+    sort_cost_queries: int | None = None,
+    max_bits: int = MAX_BITS,
 ) -> tuple[list[int], list[int]] | None:
     """Pick ``m`` substrings of ``b`` bits minimising the modelled cost at ``radius``.
 
@@ -200,7 +212,7 @@ def choose_tables(
     """
     best: tuple[float, list[int], list[int]] | None = None
     scan = COST_SCAN * n
-    for b in range(4, MAX_BITS + 1):
+    for b in range(4, max_bits + 1):
         if (1 << b) > 8 * max(n, 1):
             break  # mostly empty buckets: directory memory without benefit
         for m in range(1, 256 // b + 1):
@@ -221,32 +233,47 @@ def choose_tables(
     return None if best is None else (best[1], best[2])
 
 
+def heavy_limit(n: int, used_tables: int) -> int:
+    """Candidates one query may draw from one table before scanning it is cheaper.
+
+    Real banks are skewed (near-blank images, re-encoded series): a query landing in a huge
+    bucket is answered by an exact scan instead, so its work stays bounded by a scan's.
+    """
+    return max(PIECE, int(COST_SCAN * n / (COST_CANDIDATE * max(used_tables, 1))))
+
+
 # --------------------------------------------------------------------------------------------
 # Search
 
 
-@dataclass
 class Hits:
-    """Verified (query, row, distance) triples, gathered piecewise and joined once."""
+    """Verified (query, row, distance) triples, gathered piecewise and joined once.
 
-    queries: list[np.ndarray]
-    rows: list[np.ndarray]
-    dists: list[np.ndarray]
+    One list of tuples, so worker threads can add concurrently (``list.append`` is atomic).
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     @classmethod
     def new(cls) -> Hits:
-        return cls([], [], [])
+        return cls()
 
     def add(self, queries: np.ndarray, rows: np.ndarray, dists: np.ndarray) -> None:
         if len(queries):
-            self.queries.append(queries.astype(np.int64, copy=False))
-            self.rows.append(rows.astype(np.int64, copy=False))
-            self.dists.append(dists.astype(np.int32, copy=False))
+            self._parts.append(
+                (
+                    queries.astype(np.int64, copy=False),
+                    rows.astype(np.int64, copy=False),
+                    dists.astype(np.int32, copy=False),
+                )
+            )
 
     def join(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.queries:
+        if not self._parts:
             return _EMPTY_I64, _EMPTY_I64, np.empty(0, dtype=np.int32)
-        return np.concatenate(self.queries), np.concatenate(self.rows), np.concatenate(self.dists)
+        q, r, d = zip(*self._parts, strict=True)
+        return np.concatenate(q), np.concatenate(r), np.concatenate(d)
 
 
 def _pieces(counts: np.ndarray) -> Iterator[tuple[int, int]]:
@@ -297,29 +324,36 @@ def probe_table(
     nonzero = np.flatnonzero(counts)
     if not len(nonzero):
         return heavy
-    lo = lo[nonzero]
     counts = counts[nonzero]
-    owners = query_ids[nonzero // n_masks]
-    local_owner = nonzero // n_masks
+    # One repeat expands both halves of (query << 32 | bucket start): adding 0..count-1 walks
+    # the bucket without carrying into the query half (a bucket never crosses 2**32).
+    starts = (nonzero // n_masks) << 32
+    starts |= lo[nonzero]
+    low = np.int64(0xFFFFFFFF)
     for a, b in _pieces(counts):
         piece_counts = counts[a:b]
         cum = np.cumsum(piece_counts, dtype=np.int64)
-        total = int(cum[-1])
-        pos = np.repeat(lo[a:b].astype(np.int64) - (cum - piece_counts), piece_counts)
-        pos += np.arange(total, dtype=np.int64)
+        packed = np.repeat(starts[a:b] - (cum - piece_counts), piece_counts)
+        packed += np.arange(int(cum[-1]), dtype=np.int64)
+        pos = packed & low
         rows = pos if table.perm is None else table.perm.take(pos)
-        local = np.repeat(local_owner[a:b], piece_counts)
+        local = packed >> 32
         x = words.take(rows, axis=0)
         x ^= qwords.take(local, axis=0)
         d = distances(x)
         keep = np.flatnonzero(d <= radius)
         if len(keep):
-            hits.add(np.repeat(owners[a:b], piece_counts)[keep], rows[keep], d[keep])
+            hits.add(query_ids.take(local[keep]), rows[keep], d[keep])
     return heavy
 
 
 def scan(
-    words: np.ndarray, qwords: np.ndarray, query_ids: np.ndarray, radius: int, hits: Hits
+    words: np.ndarray,
+    qwords: np.ndarray,
+    query_ids: np.ndarray,
+    radius: int,
+    hits: Hits,
+    row_offset: int = 0,
 ) -> None:
     """Exhaustive exact search of ``qwords`` against every row, in cache-sized blocks.
 
@@ -349,4 +383,4 @@ def scan(
             dist = distances(full)
             keep = np.flatnonzero(dist <= radius)
             if len(keep):
-                hits.add(query_ids[q0 + qi[keep]], ri[keep] + r0, dist[keep])
+                hits.add(query_ids[q0 + qi[keep]], ri[keep] + (r0 + row_offset), dist[keep])

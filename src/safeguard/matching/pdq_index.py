@@ -20,16 +20,23 @@ Layout (``layout="mih"``, the default), all flat arrays so a saved index is memo
 
 Memory is ``32 + 8 + 4 (m - 1)`` bytes a hash plus ``4 m 2**b`` for the directories. The
 builder picks ``m`` and ``b`` to minimise the modelled radius-31 query cost within
-``memory_factor`` times the raw hash bytes (default 3.0: at 10M hashes ``m = 11`` substrings of
-22 bits, about 3x the raw bytes). Exact radius-31 search needs about ten tables: with fewer, each
-substring's threshold grows and the probes per query explode (8 tables need ~14k probes, 6 need
-~200k), and each table costs a 4-byte row number per hash. So 1.5x the raw bytes cannot hold a
-fast persistent index.
+``memory_factor`` times the raw hash bytes (default 3.5; tables may always take 16 MiB). At 10M
+hashes that is ``m = 11`` substrings of 22 bits, 3.08x the raw bytes; at 1M, 14 of 18 bits,
+3.33x. Exact radius-31 search needs about ten tables: with fewer, each substring's threshold
+grows and the probes per query explode (8 tables need ~14k probes, 6 need ~200k), and each table
+costs a 4-byte row number per hash, so 1.5x the raw bytes cannot hold a fast persistent index.
+Verification is bound by one cache miss per candidate, which is why wider substrings (fewer
+candidates, bigger directories) buy speed with memory.
 
 ``layout="compact"`` keeps only ``hashes`` and ``ids`` (1.25x the raw bytes, within the 1.5x
-target) and builds each substring table on the fly during :meth:`PdqIndex.search` (a radix-like
-packed sort per table, ~0.4 s per 10M hashes), then drops it. That pays off for large query
-batches (bulk triage of an exhibit); for small batches it scans.
+target) and builds each substring table on the fly during :meth:`PdqIndex.search` (a packed
+``key << 32 | row`` sort, ~0.6 s per table at 10M hashes, transient memory <= 4 bytes a hash
+plus a 32 MiB directory), then drops it. That pays off for large query batches (bulk triage of
+an exhibit: at 10M hashes and 100k queries it runs within 10% of ``mih``); for a few hundred
+queries or fewer it scans (~3.5 ns per query x hash pair).
+
+Searches use ``workers`` threads (default: all cores, up to 8); numpy releases the GIL in the
+gathers and popcounts, so two threads give ~1.75x on two cores.
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ from __future__ import annotations
 import json
 import mmap as mmap_module
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +62,12 @@ _VERSION = 1
 _ALIGN = 64
 #: Queries x probe keys handled per numpy pass when probing one table.
 _PROBES_PER_CHUNK = 1 << 17
+#: Tables may always use this much, so small banks (an exhibit's own hashes) still get them.
+_MIN_TABLE_BYTES = 16 << 20
+#: Widest on-the-fly table of the compact layout: its transient directory stays <= 32 MiB.
+_COMPACT_MAX_BITS = 23
+#: Most threads one search uses.
+_MAX_WORKERS = 8
 #: The radius the persistent tables are shaped for (PDQ's usual match threshold).
 DESIGN_RADIUS = 31
 
@@ -164,12 +179,14 @@ class PdqIndex:
         ids: np.ndarray,
         *,
         layout: Layout = "mih",
-        memory_factor: float = 3.0,
+        memory_factor: float = 3.5,
+        shape: tuple[int, int] | None = None,
     ) -> PdqIndex:
         """Index ``hashes`` (``uint8[N, 32]``, bytes as ``bytes.fromhex`` gives) under ``ids``.
 
         ``memory_factor`` bounds the ``mih`` layout's memory, in multiples of the raw hash bytes;
         a smaller budget gives fewer, wider tables (slower queries), never wrong answers.
+        ``shape = (m, b)`` forces ``m`` substrings of ``b`` bits instead (tuning and tests).
         """
         if layout not in ("mih", "compact"):
             raise ValueError(f"unknown layout {layout!r}")
@@ -202,10 +219,16 @@ class PdqIndex:
         hash_bytes = np.ascontiguousarray(words).view(np.uint8).reshape(-1, 32)
 
         tables: list[K.Table] = []
-        if layout == "mih" and unique:
+        if shape is not None:
+            m, b = shape
+            if m < 1 or not 1 <= b <= K.MAX_BITS or m * b > 256:
+                raise ValueError(f"bad table shape {shape!r}")
+            if layout == "mih" and unique:
+                tables = [K.build_table(words, k * b, b) for k in range(m)]
+        elif layout == "mih" and unique:
             held = hash_bytes.nbytes + id_array.nbytes
             held += 0 if id_offsets is None else id_offsets.nbytes
-            budget = memory_factor * 32 * n - held
+            budget = max(memory_factor * 32 * n, held + _MIN_TABLE_BYTES) - held
             choice = K.choose_tables(unique, DESIGN_RADIUS, max_bytes=max(budget, 0.0))
             if choice is not None:
                 for k, bits in enumerate(choice[0]):
@@ -256,8 +279,14 @@ class PdqIndex:
 
     # ---------------------------------------------------------------- search
 
-    def search(self, queries: np.ndarray, radius: int = 31) -> SearchResult:
-        """Every indexed hash within ``radius`` of each query (``uint8[Q, 32]``), exactly."""
+    def search(
+        self, queries: np.ndarray, radius: int = 31, *, workers: int | None = None
+    ) -> SearchResult:
+        """Every indexed hash within ``radius`` of each query (``uint8[Q, 32]``), exactly.
+
+        ``workers`` threads share the batch (numpy releases the GIL in the heavy loops); None
+        uses every core, up to 8.
+        """
         if isinstance(radius, bool) or not isinstance(radius, int | np.integer) or radius < 0:
             raise ValueError(f"radius must be a non-negative integer, got {radius!r}")
         radius = min(int(radius), 256)
@@ -268,26 +297,63 @@ class PdqIndex:
         n_queries, unique = len(qwords), len(self._words)
         if not unique:
             return _empty_result()
-        all_queries = np.arange(n_queries, dtype=np.int64)
+        n_workers = max(1, min(workers or os.cpu_count() or 1, _MAX_WORKERS))
         hits = K.Hits.new()
         plan = self._plan(radius, n_queries)
-        if plan is None:
-            K.scan(self._words, qwords, all_queries, radius, hits)
-        else:
-            tables, thresholds = plan
-            used = [(tb, t) for tb, t in zip(tables, thresholds, strict=True) if t >= 0]
-            heavy_limit = max(
-                K.PIECE, int(K.COST_SCAN * unique / (K.COST_CANDIDATE * max(len(used), 1)))
-            )
-            alive = np.ones(n_queries, dtype=bool)
-            for spec, threshold in used:
-                table = spec if isinstance(spec, K.Table) else K.build_table(self._words, *spec)
-                self._probe_all(table, threshold, radius, qwords, alive, heavy_limit, hits)
-                del table
-            heavy = np.flatnonzero(~alive)
-            if len(heavy):
-                K.scan(self._words, qwords[heavy], heavy, radius, hits)
+        with ThreadPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
+
+            def run(fn: Callable[[Any], None], items: Sequence[Any]) -> None:
+                if pool is None or len(items) < 2:
+                    for item in items:
+                        fn(item)
+                else:
+                    list(pool.map(fn, items))
+
+            if plan is None:
+                self._scan(
+                    qwords, np.arange(n_queries, dtype=np.int64), radius, hits, run, n_workers
+                )
+            else:
+                tables, thresholds = plan
+                used = [(tb, t) for tb, t in zip(tables, thresholds, strict=True) if t >= 0]
+                heavy_limit = K.heavy_limit(unique, len(used))
+                alive = np.ones(n_queries, dtype=bool)
+                for spec, threshold in used:
+                    table = spec if isinstance(spec, K.Table) else K.build_table(self._words, *spec)
+                    self._probe_all(table, threshold, radius, qwords, alive, heavy_limit, hits, run)
+                    del table
+                heavy = np.flatnonzero(~alive)
+                if len(heavy):
+                    self._scan(qwords[heavy], heavy, radius, hits, run, n_workers)
         return self._finish(*hits.join())
+
+    def _scan(
+        self,
+        qwords: np.ndarray,
+        query_ids: np.ndarray,
+        radius: int,
+        hits: K.Hits,
+        run: Callable[[Callable[[Any], None], Sequence[Any]], None],
+        n_workers: int,
+    ) -> None:
+        """Exhaustive search, split by queries (or by bank rows for a handful of queries)."""
+        words = self._words
+        if len(qwords) >= n_workers:
+            step = -(-len(qwords) // n_workers)
+            run(
+                lambda q0: K.scan(
+                    words, qwords[q0 : q0 + step], query_ids[q0 : q0 + step], radius, hits
+                ),
+                range(0, len(qwords), step),
+            )
+        else:
+            step = -(-len(words) // n_workers)
+            run(
+                lambda r0: K.scan(
+                    words[r0 : r0 + step], qwords, query_ids, radius, hits, row_offset=r0
+                ),
+                range(0, len(words), step),
+            )
 
     def _plan(
         self, radius: int, n_queries: int
@@ -301,7 +367,13 @@ class PdqIndex:
                 return None
             return self._tables, thresholds
         if self._layout == "compact":
-            choice = K.choose_tables(unique, radius, max_bytes=None, sort_cost_queries=n_queries)
+            choice = K.choose_tables(
+                unique,
+                radius,
+                max_bytes=None,
+                sort_cost_queries=n_queries,
+                max_bits=_COMPACT_MAX_BITS,
+            )
             if choice is None:
                 return None
             bits, thresholds = choice
@@ -317,10 +389,13 @@ class PdqIndex:
         alive: np.ndarray,
         heavy_limit: int,
         hits: K.Hits,
+        run: Callable[[Callable[[Any], None], Sequence[Any]], None],
     ) -> None:
+        """Probe one table for every live query, a chunk of queries per task."""
         n_masks = K.probe_count(table.bits, threshold)
         chunk = max(1, _PROBES_PER_CHUNK // n_masks)
-        for q0 in range(0, len(qwords), chunk):
+
+        def task(q0: int) -> None:
             live = alive[q0 : q0 + chunk]
             if live.all():
                 ids = np.arange(q0, q0 + len(live), dtype=np.int64)
@@ -328,13 +403,15 @@ class PdqIndex:
             else:
                 ids = np.flatnonzero(live) + q0
                 if not len(ids):
-                    continue
+                    return
                 chunk_words = qwords[ids]
             heavy = K.probe_table(
                 table, self._words, chunk_words, ids, threshold, radius, heavy_limit, hits
             )
             if len(heavy):
                 alive[ids[heavy]] = False
+
+        run(task, range(0, len(qwords), chunk))
 
     def _finish(self, q: np.ndarray, rows: np.ndarray, d: np.ndarray) -> SearchResult:
         """Drop repeats (a match found through several tables), expand duplicates, sort."""
@@ -409,9 +486,10 @@ class PdqIndex:
         with open(tmp, "wb") as fh:
             fh.write(_MAGIC + np.uint64(len(blob)).tobytes() + blob)
             fh.write(b"\x00" * (head_len - len(_MAGIC) - 8 - len(blob)))
-            for name, array in arrays.items():
+            for array in arrays.values():
                 data = np.ascontiguousarray(array)
-                fh.write(memoryview(data).cast("B"))
+                if data.nbytes:
+                    fh.write(memoryview(data).cast("B"))
                 fh.write(b"\x00" * (-(-data.nbytes // _ALIGN) * _ALIGN - data.nbytes))
             fh.flush()
             os.fsync(fh.fileno())
