@@ -29,6 +29,12 @@ def _postgres_available() -> bool:
 POSTGRES = _postgres_available()
 
 
+@pytest.fixture(autouse=True)
+def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Persisted bank indexes go to the test's own folder, never the working tree."""
+    monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "indexes"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty store on each real database engine; also set as the default URL."""

@@ -164,3 +164,26 @@ def test_rerunning_an_ingest_changes_nothing(ingested: str, demo_corpus: DemoCor
     assert summary.files_stored == 0
     assert summary.files_already_stored == len(before["files"])
     assert dump(ingested) == before
+
+
+def test_bank_indexes_are_persisted_and_reused(ingested: str, demo_corpus: DemoCorpus,
+                                               tmp_path) -> None:
+    import os
+    from pathlib import Path
+
+    from tests.triage.store_dump import dump
+
+    files = sorted(Path(os.environ["SAFEGUARD_INDEX_DIR"]).glob("bank-*.pdq"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    before = dump(ingested)
+    from safeguard.triage.exhibit_matching import match_exhibit
+
+    with session_scope(ingested) as session:
+        exhibit_id = session.scalar(select(FileRecord.exhibit_id).limit(1))
+    match_exhibit(exhibit_id, database_url=ingested)
+    assert files[0].stat().st_mtime_ns == stamp, "the saved index must be reused, not rebuilt"
+    assert dump(ingested) == before
+    files[0].write_bytes(b"garbage")
+    match_exhibit(exhibit_id, database_url=ingested)
+    assert dump(ingested) == before, "an unreadable index file is rebuilt, not trusted"

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
 from safeguard.matching.decide import FoundMatch, decide
 from safeguard.matching.groups import near_duplicate_groups
-from safeguard.matching.pdq_index import PdqIndex
 from safeguard.store.database import session_scope
 from safeguard.store.models import (
     Bank,
@@ -29,6 +28,7 @@ from safeguard.store.models import (
     Match,
     Media,
 )
+from safeguard.triage.bank_indexes import bank_index
 from safeguard.triage.progress import NoProgress, Progress
 
 
@@ -57,23 +57,24 @@ def _exact_matches(session: Session, exhibit_id: int) -> dict[int, list[FoundMat
     return found
 
 
+def _categories_of(session: Session, entry_ids: list[int], chunk: int = 10_000) -> dict[int, str]:
+    """Bank entry id -> category, asked in chunks (databases cap the parameters of one query)."""
+    categories: dict[int, str] = {}
+    for start in range(0, len(entry_ids), chunk):
+        part = entry_ids[start : start + chunk]
+        query = select(BankEntry.id, BankEntry.category).where(BankEntry.id.in_(part))
+        categories.update(session.execute(query).all())
+    return categories
+
+
 def _perceptual_matches(
     session: Session, exhibit_id: int, options: MatchOptions
 ) -> dict[int, list[FoundMatch]]:
-    entries = session.execute(
-        select(BankEntry.id, BankEntry.pdq, BankEntry.category)
-        .join(Bank, Bank.id == BankEntry.bank_id)
-        .where(
-            Bank.enabled.is_(True),
-            BankEntry.pdq.is_not(None),
-            (BankEntry.pdq_quality.is_(None)) | (BankEntry.pdq_quality >= options.min_quality),
-        )
-    ).all()
     found: dict[int, list[FoundMatch]] = defaultdict(list)
-    if not entries:
+    banks = session.scalars(select(Bank).where(Bank.enabled.is_(True)).order_by(Bank.id)).all()
+    indexes = [index for bank in banks if (index := bank_index(session, bank, options.min_quality))]
+    if not indexes:
         return found
-    categories = {entry_id: category for entry_id, _, category in entries}
-    index = PdqIndex.from_hex((entry_id, pdq) for entry_id, pdq, _ in entries)
     media = session.execute(
         select(Media.id, Media.pdq_dihedral)
         .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
@@ -93,15 +94,20 @@ def _perceptual_matches(
     if not queries:
         return found
     array = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
-    result = index.search(array, options.radius)
     best: dict[tuple[int, int], tuple[int, int]] = {}
-    for q, entry_id, distance in zip(
-        result.query_index.tolist(), result.ids.tolist(), result.distances.tolist(), strict=True
-    ):
-        media_id, variant = owners[q]
-        key = (media_id, entry_id)
-        if key not in best or (distance, variant) < best[key]:
-            best[key] = (distance, variant)
+    for index in indexes:
+        result = index.search(array, options.radius)
+        for q, entry_id, distance in zip(
+            result.query_index.tolist(),
+            result.ids.tolist(),
+            result.distances.tolist(),
+            strict=True,
+        ):
+            media_id, variant = owners[q]
+            key = (media_id, entry_id)
+            if key not in best or (distance, variant) < best[key]:
+                best[key] = (distance, variant)
+    categories = _categories_of(session, sorted({entry_id for _, entry_id in best}))
     for (media_id, entry_id), (distance, variant) in sorted(best.items()):
         found[media_id].append(
             FoundMatch(
