@@ -21,7 +21,19 @@ ALLOWED: dict[str, set[str]] = {
     "triage": {"domain", "config", "evidence", "hashing", "interchange", "matching", "store"},
     "reports": {"domain", "config", "store"},
     "demo": {"domain", "config", "hashing", "interchange"},
-    "cli": {"domain", "config", "interchange", "store", "triage", "reports", "demo"},
+    "review": {"domain", "config", "store", "evidence", "hashing", "reports"},
+    "web": {"domain", "config", "store", "triage", "reports", "review"},
+    "cli": {
+        "domain",
+        "config",
+        "interchange",
+        "store",
+        "triage",
+        "reports",
+        "demo",
+        "review",
+        "web",
+    },
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguard.domain.known import BankRecord
+from safeguard.domain.known import BankRecord, VideoFrameHash
 from safeguard.interchange import BankFormat, detect_format, read_bank, write_bank
 
 MD5 = "0123456789abcdef0123456789abcdef"
@@ -14,13 +14,14 @@ SHA1 = "0123456789abcdef0123456789abcdef01234567"
 SHA256 = "ab" * 32
 PDQ = "f8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6339c4e9c9b22"
 RECORD = BankRecord(category="A", md5=MD5, sha1=SHA1, pdq=PDQ)
+VIDEO = BankRecord(category="A", md5=MD5, vpdq=(VideoFrameHash(0, 100, PDQ, 0.0),))
 
 
 @pytest.mark.parametrize("fmt", list(BankFormat))
 def test_written_files_are_detected(tmp_path: Path, fmt: BankFormat) -> None:
     path = tmp_path / "bank"
     with path.open("w", newline="", encoding="utf-8") as out:
-        write_bank([RECORD], out, fmt)
+        write_bank([VIDEO if fmt is BankFormat.VPDQ else RECORD], out, fmt)
     expected = BankFormat.VICS if fmt is BankFormat.VICS1 else fmt
     assert detect_format(path) is expected
     assert all(isinstance(r, BankRecord) for r in read_bank(path))

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeguard.cli import review_commands
 from safeguard.cli.progress import RichProgress
 from safeguard.interchange import BankFormat
 from safeguard.reports.case_report import build_case_report
@@ -34,6 +35,7 @@ db_app = typer.Typer(help="The case store.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
 app.add_typer(bank_app, name="bank")
 app.add_typer(db_app, name="db")
+review_commands.register(app)  # serve, user, audit, review
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -85,12 +87,21 @@ def bank_import(
     fmt: BankFormat = typer.Option(None, "--format", help="Format; detected when left out."),
     profile: str = typer.Option(None, help="VICS profile (uk or us) for category codes."),
     replace: bool = typer.Option(False, help="Replace the bank of this name by this version."),
+    category: str = typer.Option(
+        None, help="Category of entries whose format has none (hash lists, vPDQ text)."
+    ),
 ) -> None:
-    """Import a bank file (VICS JSON 1.x/2.0, md5sum list, CSV, HMA-style lines)."""
+    """Import a bank file (VICS JSON 1.x/2.0, md5sum list, CSV, HMA-style lines, vPDQ text)."""
     try:
         with RichProgress(err) as progress:
             summary = import_bank_file(
-                file, name, fmt=fmt, profile=profile, replace=replace, progress=progress
+                file,
+                name,
+                fmt=fmt,
+                profile=profile,
+                replace=replace,
+                category=category,
+                progress=progress,
             )
     except (AlreadyExists, ValueError, KeyError) as error:
         raise _fail(str(error)) from None
@@ -186,6 +197,7 @@ def ingest(
         f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} stored"
         f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable"
     )
+    review_commands.prepare_review(case)
 
 
 @app.command("report")

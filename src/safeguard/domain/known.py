@@ -6,6 +6,29 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class VideoFrameHash:
+    """One vPDQ feature of a known video: a sampled frame's PDQ (64 hex) and quality (0-100)."""
+
+    frame_number: int
+    quality: int
+    pdq: str
+    timestamp_s: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A category that applies to part of a video, from ``start_s`` to ``end_s`` (seconds)."""
+
+    start_s: float
+    end_s: float
+    category: str
+
+    def overlap_s(self, start_s: float, end_s: float) -> float:
+        """Seconds of [start_s, end_s] inside this segment (0 when apart)."""
+        return max(0.0, min(self.end_s, end_s) - max(self.start_s, start_s))
+
+
+@dataclass(frozen=True)
 class BankRecord:
     """One known item: any of its hashes, its category and its flags.
 
@@ -24,6 +47,10 @@ class BankRecord:
     self_generated: bool = False
     source: str | None = None
     external_id: str | None = None
+    #: A known video's vPDQ frame hashes (empty for anything else).
+    vpdq: tuple[VideoFrameHash, ...] = ()
+    #: Parts of a known video to which a category applies (VICS Segments).
+    segments: tuple[Segment, ...] = ()
 
     def hashes(self) -> dict[str, str]:
         return {

@@ -7,8 +7,12 @@ numbers, tuples and enums.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from safeguard.domain.kinds import MediaKind
+
+if TYPE_CHECKING:
+    from safeguard.hashing.video import VideoFacts
 
 
 class ImageError(Exception):
@@ -102,5 +106,5 @@ class FileFacts:
     image: ImageFacts | None = None
     #: Why image (or video) facts are missing although the kind says there should be some.
     error: str | None = None
-    #: Filled by the video analysis (``safeguard.hashing.video``); None until then.
-    video: object | None = None
+    #: Duration, size, codec, frame rate, vPDQ frames and keyframe strip of a decodable video.
+    video: VideoFacts | None = None

@@ -36,6 +36,7 @@ import pillow_heif
 from PIL import Image
 
 from safeguard.domain.kinds import MediaKind
+from safeguard.hashing import timing
 from safeguard.hashing.exif import read_exif
 from safeguard.hashing.facts import ImageDecodeError, ImageFacts, ImageRejected
 from safeguard.hashing.pdq import pdq_from_array
@@ -77,8 +78,10 @@ def analyse_image(
         stream = io.BytesIO(data.read())  # Pillow seeks while it reads headers
     else:
         stream = data
+    started = timing.now()
     with _pillow_limits(None):
         img = _open(stream, _sniffed_format(stream))
+    timing.add("decode", started)
     try:
         width, height = img.size
         fmt = img.format or "UNKNOWN"
@@ -126,6 +129,7 @@ def _open(stream: BinaryIO, sniffed: str) -> Image.Image:
 
 
 def _analyse_open(img: Image.Image, fmt: str, width: int, height: int, draft: bool) -> ImageFacts:
+    started = timing.now()
     frames = _frames(img)  # before load: counting GIF frames seeks back to frame 0
     try:
         if draft and fmt in _DRAFT_FORMATS:
@@ -134,7 +138,9 @@ def _analyse_open(img: Image.Image, fmt: str, width: int, height: int, draft: bo
         pixels = to_8bit(img)
         if draft:
             pixels = reduce_for_pdq(pixels)
+        started = timing.add("decode", started)
         rgb = rgb_array(pixels)
+        started = timing.add("pixels", started)
         del pixels
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(f"{fmt} image rejected while decoding: {exc}") from exc
@@ -142,11 +148,15 @@ def _analyse_open(img: Image.Image, fmt: str, width: int, height: int, draft: bo
         raise ImageRejected(f"{fmt} image {width}x{height} does not fit in memory") from exc
     except Exception as exc:
         raise ImageDecodeError(f"cannot decode {fmt} image: {_describe(exc)}") from exc
+    started = timing.now()
     exif = read_exif(img)  # after load: a PNG's eXIf chunk may follow its pixel data
+    started = timing.add("exif", started)
     try:
         pdq = pdq_from_array(rgb)
     except Exception as exc:
         raise ImageDecodeError(f"cannot hash {fmt} image: {_describe(exc)}") from exc
+    finally:
+        timing.add("pdq", started)
     return ImageFacts(
         width=width,
         height=height,

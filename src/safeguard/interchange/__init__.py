@@ -7,6 +7,10 @@ they write reads back to the same records, within what each format can carry:
 * ``vics``/``vics1`` and ``csv``: every BankRecord field.
 * ``hma``: the hashes only, one ``<type> <hash>`` line (and read-back record) per hash.
 * ``md5sum``: the MD5, SHA-1 and SHA-256 only, one line (and record) per digest; PDQ is dropped.
+* ``vpdq``: one known video, its vPDQ frames in Meta's reference text layout (and its digests);
+  the category is given on import.
+
+``vics``/``vics1`` also carry a video's vPDQ frames and segments; CSV and hash lists drop them.
 
 Hash-list records read back with the default category and no flags.
 """
@@ -27,6 +31,7 @@ from safeguard.interchange.csvbank import read_csv, write_csv
 from safeguard.interchange.formats import BankFormat, detect_format
 from safeguard.interchange.hashlists import read_hma, read_md5sum, write_hma, write_md5sum
 from safeguard.interchange.vics import read_vics, write_vics
+from safeguard.interchange.vpdqtext import read_vpdq, write_vpdq
 
 __all__ = ["BankFormat", "detect_format", "read_bank", "write_bank"]
 
@@ -42,7 +47,8 @@ def read_bank(
 
     ``profile`` names the VICS profile (category table and scheme): None means the one a VICS
     2.0 context URL names, else "uk". ``default_category`` is the category of hash-list lines,
-    which carry none (default: the scheme's uncategorised code); it must be in the scheme.
+    and vPDQ files, which carry none (default: the scheme's uncategorised code); it must be in
+    the scheme.
 
     ``RecordError.line`` is the 1-based text line for hash lists and CSV, and the 1-based ordinal
     of the media entry for VICS. Raises ValueError (or KeyError for an unknown profile) at once
@@ -60,6 +66,8 @@ def read_bank(
         return read_csv(path, table, category)
     if fmt is BankFormat.MD5SUM:
         return read_md5sum(path, category)
+    if fmt is BankFormat.VPDQ:
+        return read_vpdq(path, category)
     return read_hma(path, category)
 
 
@@ -86,4 +94,6 @@ def write_bank(
         return write_csv(records, out)
     if fmt is BankFormat.MD5SUM:
         return write_md5sum(records, out)
+    if fmt is BankFormat.VPDQ:
+        return write_vpdq(records, out)
     return write_hma(records, out)

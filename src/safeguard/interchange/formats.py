@@ -25,6 +25,7 @@ class BankFormat(StrEnum):
     MD5SUM = "md5sum"
     CSV = "csv"
     HMA = "hma"
+    VPDQ = "vpdq"
 
 
 #: GNU coreutils style: ``<hex>  <name>`` (text mode) or ``<hex> *<name>`` (binary mode).
@@ -37,6 +38,12 @@ BSD_SUM_LINE = re.compile(
 )
 #: HMA style: ``<type> <hash>``.
 HMA_LINE = re.compile(r"^(?P<kind>md5|sha1|sha256|pdq)[ \t]+(?P<hash>\S+)$", re.IGNORECASE)
+
+#: vPDQ reference text: ``frame number, quality, PDQ hex, timestamp in seconds``.
+VPDQ_LINE = re.compile(
+    r"^\s*(?P<frame>\d+)\s*,\s*(?P<quality>\d+)\s*,\s*(?P<hash>[0-9a-fA-F]{64})\s*,"
+    r"\s*(?P<timestamp>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
+)
 
 #: Column names that make a first line a CSV bank header.
 CSV_HASH_COLUMNS = frozenset({"hash", "md5", "sha1", "sha256", "pdq"})
@@ -55,7 +62,8 @@ def detect_format(path: Path) -> BankFormat:
 
     JSON starting with ``{`` is VICS; otherwise the first line that is neither blank nor a
     ``#`` comment decides: a ``<hex>  <name>`` line is md5sum (sha1sum/sha256sum and BSD
-    ``--tag`` lines too), a ``<type> <hash>`` line is HMA, and a header with a ``hash`` (or
+    ``--tag`` lines too), a ``<type> <hash>`` line is HMA, a ``frame,quality,pdq,seconds`` line
+    is vPDQ reference text, and a header with a ``hash`` (or
     ``md5``, ``sha1``, ``sha256``, ``pdq``) column is CSV. Raises ValueError when none fits.
     """
     with Path(path).open("rb") as f:
@@ -71,10 +79,12 @@ def detect_format(path: Path) -> BankFormat:
             return BankFormat.MD5SUM
         if HMA_LINE.match(line):
             return BankFormat.HMA
+        if VPDQ_LINE.match(line):
+            return BankFormat.VPDQ
         if _csv_header(line):
             return BankFormat.CSV
         break
     raise ValueError(
         f"cannot tell the bank format of {path}: expected VICS JSON, an md5sum-style list, "
-        "a CSV with a 'hash' column or HMA-style '<type> <hash>' lines"
+        "a CSV with a 'hash' column, HMA-style '<type> <hash>' lines or vPDQ lines"
     )

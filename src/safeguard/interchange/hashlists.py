@@ -117,7 +117,8 @@ def read_hma(path: Path, category: str) -> Iterator[BankRecord | RecordError]:
 
 
 def _has_hash(record: BankRecord) -> None:
-    if not record.hashes():
+    """Refuse a record with no hash; one known only by vPDQ frames writes nothing."""
+    if not record.hashes() and not record.vpdq:
         raise ValueError(f"bank record has no hash: {record!r}")
 
 

@@ -17,12 +17,18 @@ RecordError.line for VICS is the 1-based ordinal of the media entry in the file 
 through every case of a ``#Cases`` file), not a text line: a streaming JSON parser cannot tell
 line numbers.
 
+Video entries (Safeguard's own fields, read case-insensitively and tolerantly): ``VPDQ``, the
+known video's vPDQ frames as ``[frame, quality, "hex", seconds]`` lists (objects and reference
+text lines are accepted too), and ``Segments`` (or ``VideoSegments``), the parts of the video a
+category applies to, ``{"Start": s, "End": e, "Category": n}`` with ``n`` through the profile.
+An entry with vPDQ frames needs no other hash.
+
 Writing produces a ``#Media`` file, one entry per line: ``MediaID`` (a number where the
 external id is a plain decimal), ``Category``, ``MD5``, ``SHA1``, ``AlternativeHashes`` for
 SHA-256 and PDQ (with ``Quality``), ``VictimIdentified``, ``Series``, ``SelfGenerated`` and
-``Source`` (the last two are Safeguard's own fields). Version 2.0 names its profile in the
-context URL, so it reads back on its own; 1.x has no place for it, so read it back with the same
-``profile``.
+``Source`` (the last two are Safeguard's own fields), then ``VPDQ`` and ``Segments`` for
+videos. Version 2.0 names its profile in the context URL, so it reads back on its own; 1.x has
+no place for it, so read it back with the same ``profile``.
 """
 
 from __future__ import annotations
@@ -51,6 +57,12 @@ from safeguard.interchange._values import (
     parse_quality,
     parse_text,
     resolve_profile,
+)
+from safeguard.interchange._video import (
+    frame_json,
+    parse_frames,
+    parse_segments,
+    segment_json,
 )
 from safeguard.interchange.formats import BOM
 
@@ -225,8 +237,10 @@ def media_record(entry: object, profile: VicsProfile) -> BankRecord:
     """One VICS media entry as a BankRecord; ValueError says what is wrong with it."""
     fields = _lower_keys(entry, "entry")
     hashes, quality = _entry_hashes(fields)
-    if not hashes:
-        raise ValueError("entry has no MD5, SHA1, SHA256 or PDQ hash")
+    vpdq = parse_frames(fields.get("vpdq"))
+    if not hashes and not vpdq:
+        raise ValueError("entry has no MD5, SHA1, SHA256, PDQ or VPDQ hash")
+    segments = parse_segments(_first(fields, "segments", "videosegments"), profile)
     raw_category = fields.get("category")
     number = 0 if raw_category in (None, "") else parse_int(raw_category, "Category")
     return BankRecord(
@@ -240,6 +254,8 @@ def media_record(entry: object, profile: VicsProfile) -> BankRecord:
         ),
         source=parse_text(fields.get("source"), "Source"),
         external_id=parse_text(fields.get("mediaid"), "MediaID"),
+        vpdq=vpdq,
+        segments=segments,
     )
 
 
@@ -290,7 +306,7 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
         entry["MediaID"] = _media_id(record.external_id)
     entry["Category"] = profile.number_for(record.category)
     hashes = {kind: getattr(record, kind.value) for kind in RECORD_HASH_KINDS}
-    if not any(hashes.values()):
+    if not any(hashes.values()) and not record.vpdq:
         raise ValueError(f"bank record has no hash: {record!r}")
     for kind in (HashKind.MD5, HashKind.SHA1):
         if hashes[kind]:
@@ -315,6 +331,10 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
     entry["SelfGenerated"] = record.self_generated
     if record.source is not None:
         entry["Source"] = record.source
+    if record.vpdq:
+        entry["VPDQ"] = [frame_json(frame) for frame in record.vpdq]
+    if record.segments:
+        entry["Segments"] = [segment_json(segment, profile) for segment in record.segments]
     return entry
 
 

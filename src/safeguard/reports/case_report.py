@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from safeguard.config import scheme as load_scheme
 from safeguard.domain.categories import CategoryScheme
 from safeguard.domain.kinds import MediaKind, MediaStatus
+from safeguard.reports.review_grades import REVIEWABLE, final_review_grades
 from safeguard.store.cases import get_case
 from safeguard.store.models import (
     Bank,
@@ -23,6 +24,7 @@ from safeguard.store.models import (
     Match,
     Media,
 )
+from safeguard.store.video import match_details
 
 AWAITING = "awaiting review"
 GRADED = (MediaStatus.GRADED_EXACT, MediaStatus.GRADED_PERCEPTUAL)
@@ -77,6 +79,9 @@ class Citation:
     match_kind: str
     hash_kind: str
     distance: int
+    #: For a clip of a known video: where it falls, e.g. "clip of 0:00:05-0:00:10 of the known
+    #: video".
+    clip: str | None = None
 
 
 @dataclass
@@ -98,6 +103,8 @@ class ExhibitSection:
     not_media: int = 0
     near_duplicate_groups: int = 0
     errors: int = 0
+    #: Items graded by people in the review workstation (final by consensus or moderation).
+    graded_by_review: int = 0
     images: Tally = field(default_factory=Tally)
     videos: Tally = field(default_factory=Tally)
 
@@ -141,6 +148,11 @@ def format_runtime(seconds: float) -> str:
     return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
 
 
+def clip_position(start_s: float, end_s: float) -> str:
+    """Where a clip falls in the known video, in words."""
+    return f"clip of {format_runtime(start_s)}-{format_runtime(end_s)} of the known video"
+
+
 def _label(scheme: CategoryScheme, code: str | None) -> tuple[str, str]:
     if code is None:
         return AWAITING, "Awaiting review"
@@ -164,6 +176,7 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
     for exhibit in exhibits:
         section = ExhibitSection(exhibit.reference, exhibit.source_path, exhibit.state)
         paths: dict[int, list[str]] = defaultdict(list)
+        reviewed = final_review_grades(session, exhibit.id)
         for media_id, path, error in session.execute(
             select(FileRecord.media_id, FileRecord.logical_path, FileRecord.error)
             .where(FileRecord.exhibit_id == exhibit.id)
@@ -193,10 +206,14 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
                 continue
             if status is MediaStatus.NEW:
                 section.first_generation += 1
-                new_media.add(media.id)
+                if media.id not in reviewed:  # graded in review: no longer awaiting it
+                    new_media.add(media.id)
             if status is MediaStatus.CONFLICTING:
                 section.conflicting += 1
             code = em.category if status in GRADED else None
+            if status in REVIEWABLE and media.id in reviewed:  # graded in review
+                code = reviewed[media.id]
+                section.graded_by_review += 1
             tally = section.videos if media.kind == MediaKind.VIDEO else section.images
             runtime = media.duration_s or 0.0
             tally.add(*_label(scheme, code), n_files, runtime)
@@ -249,6 +266,11 @@ def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) 
         .where(ExhibitMedia.exhibit_id == exhibit.id)
         .order_by(Media.sha256)
     ).all()
+    clips = {
+        match_id: clip_position(d.start_s, d.end_s)
+        for match_id, d in match_details(session, (row[2].id for row in rows)).items()
+        if d.is_clip and d.start_s is not None and d.end_s is not None
+    }
     return [
         Citation(
             exhibit=exhibit.reference,
@@ -262,6 +284,7 @@ def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) 
             match_kind=match.kind,
             hash_kind=match.hash_kind,
             distance=match.distance,
+            clip=clips.get(match.id),
         )
         for em, sha256, match, entry, bank in rows
     ]

@@ -101,6 +101,8 @@ CSV_FIELDS = (
     "distance",
     "path",
     "error",
+    "runtime",
+    "clip",
 )
 
 
@@ -122,7 +124,14 @@ def render_csv(report: CaseReport) -> str:
                         "kind": kind,
                         **{
                             k: row[k]
-                            for k in ("category", "label", "unique_items", "files", "runtime_s")
+                            for k in (
+                                "category",
+                                "label",
+                                "unique_items",
+                                "files",
+                                "runtime_s",
+                                "runtime",
+                            )
                         },
                     }
                 )
@@ -140,6 +149,7 @@ def render_csv(report: CaseReport) -> str:
                 "match_kind": c.match_kind,
                 "hash_kind": c.hash_kind,
                 "distance": c.distance,
+                "clip": c.clip or "",
             }
         )
     for e in report.errors:
@@ -155,13 +165,18 @@ def render_html(report: CaseReport) -> str:
     return env.get_template("case_report.html").render(report=as_dict(report))
 
 
-def _table(title: str, rows: list[dict[str, Any]], video: bool) -> Table:
+def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("Category", "Unique items", "Files") + (("Runtime",) if video else ()):
         table.add_column(column, justify="left" if column == "Category" else "right")
-    for row in rows:
+    for row in tally["by_category"]:
         cells = [row["label"], f"{row['unique_items']:,}", f"{row['files']:,}"]
         table.add_row(*cells, *([row["runtime"]] if video else []))
+    if video:
+        table.add_section()
+        table.add_row(
+            "Total", f"{tally['unique_items']:,}", f"{tally['files']:,}", tally["runtime"]
+        )
     return table
 
 
@@ -170,9 +185,9 @@ def render_text(report: CaseReport, width: int = 160) -> str:
     data = as_dict(report)
     console.print(f"Case {report.case}" + (f" - {report.title}" if report.title else ""))
     console.print(report.summary_sentence())
-    console.print(_table("Images", data["images"]["by_category"], False))
+    console.print(_table("Images", data["images"], False))
     if data["videos"]["by_category"]:
-        console.print(_table("Videos", data["videos"]["by_category"], True))
+        console.print(_table("Videos", data["videos"], True))
     exhibits = Table(title="Exhibits", title_justify="left")
     for column in (
         "Exhibit",
@@ -211,7 +226,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
             c.sha256,
             c.category,
             entry,
-            f"{c.match_kind}/{c.hash_kind}",
+            f"{c.match_kind}/{c.hash_kind}" + (f"\n{c.clip}" if c.clip else ""),
             str(c.distance),
             "\n".join(c.paths),
         )

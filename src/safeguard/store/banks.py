@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from safeguard.domain.known import BankRecord
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.models import Bank, BankEntry
+from safeguard.store.video import has_video_parts, insert_bank_entries, with_video_parts
 
 _RECORD_FIELDS = (
     "category",
@@ -82,6 +83,9 @@ def add_entries(session: Session, bank_id: int, batch: Sequence[tuple[int, BankR
         {"bank_id": bank_id, "line": line, **{f: getattr(record, f) for f in _RECORD_FIELDS}}
         for line, record in batch
     ]
+    if any(has_video_parts(record) for _, record in batch):
+        insert_bank_entries(session, rows, [record for _, record in batch])  # vPDQ, segments
+        return
     session.execute(insert(BankEntry), rows)
 
 
@@ -100,5 +104,6 @@ def list_banks(session: Session) -> list[BankSummary]:
 def iter_records(session: Session, bank_id: int) -> Iterator[BankRecord]:
     """Every entry of a bank as a BankRecord, streamed in insertion order."""
     query = select(BankEntry).where(BankEntry.bank_id == bank_id).order_by(BankEntry.id)
-    for entry in session.scalars(query.execution_options(yield_per=5000)):
-        yield BankRecord(**{f: getattr(entry, f) for f in _RECORD_FIELDS})
+    entries = session.scalars(query.execution_options(yield_per=5000))
+    records = ((e.id, BankRecord(**{f: getattr(e, f) for f in _RECORD_FIELDS})) for e in entries)
+    yield from with_video_parts(session, bank_id, records)

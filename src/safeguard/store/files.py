@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from safeguard.hashing import FileFacts
 from safeguard.store.bulk import insert_ignoring_duplicates
 from safeguard.store.models import FileRecord, Media
+from safeguard.store.video import store_video_facts
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
                 select(Media.sha256, Media.id).where(Media.sha256.in_(list(media_rows)))
             ).all()
         )
+    store_video_facts(  # vPDQ frames and keyframe strips
+        session,
+        {ids[f.facts.digests.sha256]: f.facts.video for f in files if f.facts and f.facts.video},
+    )
     records = [
         {
             "exhibit_id": exhibit_id,

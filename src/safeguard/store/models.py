@@ -192,3 +192,7 @@ class DupGroup(Base):
     exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibits.id"), index=True)
     representative_media_id: Mapped[int] = mapped_column(ForeignKey("media.id"))
     size: Mapped[int] = mapped_column(Integer)
+
+
+from safeguard.store import review_models as _review_models  # noqa: E402,F401  (review tables)
+from safeguard.store import video_models as _video_models  # noqa: E402,F401  (video tables)

@@ -38,6 +38,7 @@ def import_bank_file(
     fmt: BankFormat | None = None,
     profile: str | None = None,
     replace: bool = False,
+    category: str | None = None,
     progress: Progress | None = None,
     database_url: str | None = None,
 ) -> BankImportSummary:
@@ -45,7 +46,8 @@ def import_bank_file(
 
     With ``replace``, the bank of that name is retired (renamed, disabled, kept for the matches
     that cite it) in the same transaction, so lookups see the old version until the new one is
-    complete and then the new one, never neither.
+    complete and then the new one, never neither. ``category`` is the category of entries whose
+    format carries none (hash lists, vPDQ text); default: the scheme's uncategorised.
     """
     progress = progress or NoProgress()
     fmt = fmt or detect_format(path)
@@ -57,7 +59,9 @@ def import_bank_file(
             retire_bank(session, name, datetime.now(UTC).isoformat(timespec="seconds"))
         bank = create_bank(session, name, scheme=scheme, source=str(path), format=str(fmt))
         batch: list[tuple[int, BankRecord]] = []
-        for position, item in enumerate(read_bank(path, fmt, profile=profile), start=1):
+        for position, item in enumerate(
+            read_bank(path, fmt, profile=profile, default_category=category), start=1
+        ):
             if isinstance(item, RecordError):
                 summary.errors.append(item)
                 continue

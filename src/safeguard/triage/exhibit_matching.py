@@ -30,6 +30,7 @@ from safeguard.store.models import (
 )
 from safeguard.triage.bank_indexes import bank_index
 from safeguard.triage.progress import NoProgress, Progress
+from safeguard.triage.video_matching import VideoMatching
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class MatchOptions:
     min_quality: int = 50
     #: Distance for near-duplicate grouping of new media.
     group_radius: int = 31
+    #: vPDQ: frame distance and minimum frame quality (Meta's defaults).
+    video_distance: int = 31
+    video_min_quality: int = 50
 
 
 def _exact_matches(session: Session, exhibit_id: int) -> dict[int, list[FoundMatch]]:
@@ -188,8 +192,12 @@ def match_exhibit(
         session.flush()
         exact = _exact_matches(session, exhibit_id)
         perceptual = _perceptual_matches(session, exhibit_id, options)
+        video = VideoMatching(  # vPDQ full and clip matches of videos with no exact match
+            session, exhibit_id, exact, distance=options.video_distance,
+            quality=options.video_min_quality,
+        )  # fmt: skip
         for media_id, row in rows.items():
-            found = exact.get(media_id, []) + perceptual.get(media_id, [])
+            found = exact.get(media_id, []) + perceptual.get(media_id, []) + video.found(media_id)
             stored = {}
             for m in found:
                 match = Match(
@@ -203,6 +211,7 @@ def match_exhibit(
                 )
                 session.add(match)
                 stored[m] = match
+            video.remember(media_id, stored)
             decision = decide(MediaKind(media_kinds[media_id]), found)
             row.status = str(decision.status)
             row.category = decision.category
@@ -211,6 +220,7 @@ def match_exhibit(
                 row.deciding_match_id = stored[decision.deciding].id
             progress.advance()
         session.flush()
+        video.store_details(session)
         _group_new_media(session, exhibit_id, rows, options)
         exhibit = session.get(Exhibit, exhibit_id)
         exhibit.state = "complete"

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
+from typing import TypeVar
 
 from safeguard.evidence import EvidenceError, EvidenceItem, EvidenceLimits, iter_evidence
-from safeguard.hashing import FileFacts, analyse_file
+from safeguard.hashing import FileFacts, analyse_file, timing
+from safeguard.hashing.video_analysis import empty_video_error
 from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
@@ -34,6 +37,22 @@ class IngestOptions:
     matching: MatchOptions = field(default_factory=MatchOptions)
 
 
+#: Keys of ``IngestSummary.timings``. Wall seconds of this process: total, walk (the evidence
+#: walk), wait (for worker results), store (setup, batches and annotations) and match (matching
+#: and grouping). Seconds summed over the worker processes (they overlap each other and the
+#: above): ``workers.busy`` (analysing files) and its parts ``workers.<phase>`` for each of
+#: ``safeguard.hashing.timing.PHASES``.
+TIMINGS: tuple[str, ...] = (
+    "total",
+    "walk",
+    "wait",
+    "store",
+    "match",
+    "workers.busy",
+    *(f"workers.{phase}" for phase in timing.PHASES),
+)
+
+
 @dataclass
 class IngestSummary:
     exhibit_id: int
@@ -41,6 +60,8 @@ class IngestSummary:
     files_stored: int = 0
     files_already_stored: int = 0
     errors: int = 0
+    #: Where the time went, in seconds (see ``TIMINGS``); a few clock reads per file.
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
 
 
 @dataclass(frozen=True)
@@ -62,15 +83,42 @@ class _Task:
 def _analyse(task: _Task) -> tuple[FileFacts | None, str | None]:
     try:
         source = task.data if task.data is not None else task.fs_path
-        return analyse_file(source), None
+        facts = analyse_file(source)
+        return facts, empty_video_error(facts, task.logical_path)  # a 0-byte "x.mp4" is an error
     except OSError as error:
         return None, f"could not read file: {error.strerror or error}"
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the exhibit
         return None, f"could not analyse file: {type(error).__name__}: {error}"
 
 
-def _analyse_chunk(tasks: list[_Task]) -> list[tuple[FileFacts | None, str | None]]:
-    return [_analyse(t) for t in tasks]
+_Results = list[tuple[FileFacts | None, str | None]]
+
+
+def _analyse_chunk(tasks: list[_Task]) -> tuple[_Results, dict[str, float]]:
+    """The chunk's results, and the seconds this worker spent on it, split by phase."""
+    before = timing.snapshot()
+    started = perf_counter()
+    results = [_analyse(t) for t in tasks]
+    spent = {f"workers.{phase}": s for phase, s in timing.since(before).items()}
+    spent["workers.busy"] = perf_counter() - started
+    return results, spent
+
+
+_T = TypeVar("_T")
+
+
+def _timed(items: Iterable[_T], timings: dict[str, float], key: str) -> Iterator[_T]:
+    """``items``, adding the time spent producing each one to ``timings[key]``."""
+    iterator = iter(items)
+    while True:
+        started = perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            timings[key] += perf_counter() - started
+        yield item
 
 
 class _InlineExecutor(Executor):
@@ -148,6 +196,7 @@ def ingest_exhibit(
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"exhibit path does not exist: {root}")
+    started = perf_counter()
     with session_scope(database_url) as session:
         case = get_case(session, case_reference)
         exhibit = get_or_create_exhibit(session, case, exhibit_reference, str(root.resolve()))
@@ -155,6 +204,8 @@ def ingest_exhibit(
         exhibit_id = exhibit.id
         done = existing_paths(session, exhibit_id)
     summary = IngestSummary(exhibit_id=exhibit_id)
+    timings = summary.timings
+    timings["store"] += perf_counter() - started
     progress.phase("hashing", _count_files(root))
     executor: Executor = (
         ProcessPoolExecutor(options.workers) if options.workers > 1 else _InlineExecutor()
@@ -163,14 +214,21 @@ def ingest_exhibit(
 
     def flush() -> None:
         if batch:
+            flushing = perf_counter()
             with session_scope(database_url) as session:
                 store_batch(session, exhibit_id, batch)
+            timings["store"] += perf_counter() - flushing
             summary.files_stored += len(batch)
             summary.errors += sum(1 for f in batch if f.error and f.facts is None)
             progress.advance(len(batch))
             batch.clear()
 
-    def collect(tasks: list[_Task], results: list[tuple[FileFacts | None, str | None]]) -> None:
+    def collect(tasks: list[_Task], future: Future) -> None:
+        waiting = perf_counter()
+        results, spent = future.result()
+        timings["wait"] += perf_counter() - waiting
+        for key, seconds in spent.items():
+            timings[key] = timings.get(key, 0.0) + seconds
         for task, (facts, error) in zip(tasks, results, strict=True):
             task.discard()
             batch.append(
@@ -185,7 +243,7 @@ def ingest_exhibit(
     chunk: list[_Task] = []
     try:
         with executor:
-            for item in _walk(root, options.limits, done, summary):
+            for item in _timed(_walk(root, options.limits, done, summary), timings, "walk"):
                 if isinstance(item, IngestedFile):
                     batch.append(item)
                     continue
@@ -197,20 +255,23 @@ def ingest_exhibit(
                     in_flight.append((chunk, executor.submit(_analyse_chunk, chunk)))
                     chunk = []
                 while len(in_flight) >= max_in_flight:
-                    tasks, future = in_flight.popleft()
-                    collect(tasks, future.result())
+                    collect(*in_flight.popleft())
             if chunk:
                 in_flight.append((chunk, executor.submit(_analyse_chunk, chunk)))
             while in_flight:
-                tasks, future = in_flight.popleft()
-                collect(tasks, future.result())
+                collect(*in_flight.popleft())
         flush()
+        annotating = perf_counter()
         with session_scope(database_url) as session:
             for note in annotations:
                 annotate_file(session, exhibit_id, note.logical_path, note.message)
+        timings["store"] += perf_counter() - annotating
     finally:
         for tasks, _ in in_flight:
             for task in tasks:
                 task.discard()
+    matching = perf_counter()
     match_exhibit(exhibit_id, options.matching, progress=progress, database_url=database_url)
+    timings["match"] += perf_counter() - matching
+    timings["total"] += perf_counter() - started
     return summary

@@ -1,0 +1,144 @@
+"""Review workstation commands: ``serve``, ``user``, ``audit verify`` and ``review prepare``."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safeguard.review.auth import add_user
+from safeguard.review.previews import prepare_case
+from safeguard.review.settings import ReviewSettings
+from safeguard.store import audit
+from safeguard.store import users as user_store
+from safeguard.store.cases import AlreadyExists, NotFound, get_case
+from safeguard.store.database import session_scope
+
+user_app = typer.Typer(help="Users of the review workstation.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+review_app = typer.Typer(help="Review preparation.", no_args_is_help=True)
+
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: str = typer.Option("reviewer", help=f"One of {', '.join(user_store.ROLES)}."),
+    name: str = typer.Option(None, help="Display name."),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="SAFEGUARD_NEW_PASSWORD",
+        help="Asked for when left out (or read from SAFEGUARD_NEW_PASSWORD).",
+    ),
+) -> None:
+    """Add a user (argon2id password hash)."""
+    try:
+        with session_scope() as session:
+            add_user(session, username, password, role, name)
+    except (AlreadyExists, ValueError) as error:
+        raise _fail(str(error)) from None
+    console.print(f"added {role} {username}")
+
+
+@user_app.command("assign")
+def user_assign(username: str, case: str) -> None:
+    """Give a user access to a case."""
+    try:
+        with session_scope() as session:
+            user = user_store.get_user(session, username)
+            found = get_case(session, case)
+            user_store.assign(session, user, found)
+            audit.append(
+                session, "assign", case_id=found.id, detail={"user": username, "by": "cli"}
+            )
+    except NotFound as error:
+        raise _fail(str(error)) from None
+    console.print(f"{username} is assigned to {case}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users, their roles and cases."""
+    table = Table("User", "Role", "Active", "Cases")
+    with session_scope() as session:
+        for user in user_store.list_users(session):
+            cases = ", ".join(c.reference for c in user_store.assigned_cases(session, user.id))
+            table.add_row(user.username, user.role, "yes" if user.active else "no", cases or "-")
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of the audit log; exit 1 naming the first bad entry."""
+    with session_scope() as session:
+        problem = audit.verify(session)
+        head = session.get(audit.AuditHead, 1)
+    if problem is not None:
+        err.print(f"[red]audit log broken[/red] at {problem}")
+        raise typer.Exit(code=1)
+    if head is None:
+        console.print("audit log intact: empty")
+    else:
+        console.print(f"audit log intact: {head.seq:,} entries, head {head.hash}")
+
+
+def prepare_review(case: str) -> None:
+    """Store review previews for a case (after an ingest); problems are warnings."""
+    try:
+        summary = prepare_case(case)
+    except NotFound as error:
+        raise _fail(str(error)) from None
+    err.print(
+        f"review: {summary.stored:,} previews stored, {summary.already:,} already there,"
+        f" {len(summary.problems):,} problems"
+    )
+    for problem in summary.problems[:20]:
+        err.print(f"[yellow]preview[/yellow] {problem}")
+
+
+@review_app.command("prepare")
+def review_prepare(case: str) -> None:
+    """Store small previews of the pictures that need review (run after each ingest)."""
+    prepare_review(case)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000),
+    secure_cookies: bool = typer.Option(
+        None, "--secure-cookies/--no-secure-cookies", help="Send cookies over https only."
+    ),
+    votes_required: int = typer.Option(None, help="Agreeing votes for a final grade (3)."),
+    break_reveals: int = typer.Option(None, help="Prompt a break after this many reveals."),
+    break_minutes: int = typer.Option(None, help="Prompt a break after this many minutes."),
+) -> None:
+    """Run the review workstation (web pages and JSON API)."""
+    import uvicorn
+
+    from safeguard.web.app import create_app
+
+    settings = ReviewSettings.from_env(
+        secure_cookies=secure_cookies,
+        votes_required=votes_required,
+        break_after_reveals=break_reveals,
+        break_after_minutes=break_minutes,
+    )
+    console.print(f"serving on http://{host}:{port} (secure cookies: {settings.secure_cookies})")
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(review_app, name="review")
+    app.command("serve")(serve)

@@ -1,0 +1,173 @@
+"""Review previews: small pictures of the items that need a person, kept in the case store.
+
+The store holds hashes and metadata; the pixels stay in the exhibit (read-only). After an ingest,
+:func:`prepare_case` walks each exhibit once and, for the pictures whose media needs review,
+stores a colour "thumb" (at most 320 px) and "full" (at most 1024 px) JPEG in ``media_previews``,
+after checking that the bytes still hash to the media's SHA-256. The web server derives the
+blurred greyscale version from the thumb on request (:func:`blurred`); the unblurred bytes leave
+the server only when a reviewer deliberately reveals an item, and every reveal is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageFilter, ImageOps
+from sqlalchemy import select
+
+from safeguard.evidence import EvidenceError, EvidenceLimits, iter_evidence
+from safeguard.store.cases import get_case
+from safeguard.store.database import session_scope
+from safeguard.store.models import Exhibit, FileRecord
+from safeguard.store.previews import preview_counts, put_previews
+from safeguard.store.review_items import review_items
+from safeguard.store.review_models import FULL, THUMB
+
+THUMB_PX = 320
+FULL_PX = 1024
+
+
+@dataclass
+class PrepareSummary:
+    wanted: int = 0
+    stored: int = 0
+    already: int = 0
+    #: Media whose bytes were not found in the exhibit, or no longer match their hash.
+    problems: list[str] = field(default_factory=list)
+
+
+def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def make_previews(
+    data: bytes, thumb_px: int = THUMB_PX, full_px: int = FULL_PX
+) -> tuple[bytes, bytes]:
+    """(thumb, full) colour JPEGs of a picture's first frame, upright as EXIF says."""
+    with Image.open(io.BytesIO(data)) as source:
+        source.draft("RGB", (full_px, full_px))
+        image = ImageOps.exif_transpose(source).convert("RGB")
+    image.thumbnail((full_px, full_px), Image.Resampling.LANCZOS)
+    full = _jpeg(image)
+    image.thumbnail((thumb_px, thumb_px), Image.Resampling.LANCZOS)
+    return _jpeg(image), full
+
+
+def blurred(jpeg: bytes) -> bytes:
+    """A greyscale, heavily blurred JPEG of a preview: shapes and tones, no detail."""
+    with Image.open(io.BytesIO(jpeg)) as source:
+        image = source.convert("L")
+    radius = max(4.0, max(image.size) / 16)
+    return _jpeg(image.filter(ImageFilter.GaussianBlur(radius)), quality=80)
+
+
+def _unique_path(path: str, taken: set[str]) -> str:
+    """As the ingest names a second archive member of the same name (triage/ingest.py)."""
+    if path not in taken:
+        return path
+    n = 2
+    while f"{path} [duplicate {n}]" in taken:
+        n += 1
+    return f"{path} [duplicate {n}]"
+
+
+def _prepare_exhibit(
+    root: Path,
+    wanted: dict[str, tuple[int, str]],
+    summary: PrepareSummary,
+    database_url: str | None,
+    batch: int,
+) -> set[int]:
+    """Walk one exhibit; store previews for ``wanted`` (path -> (media id, sha256))."""
+    done: set[int] = set()
+    failed: set[int] = set()
+    pending: list[tuple[int, str, int, bytes]] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if pending:
+            with session_scope(database_url) as session:
+                put_previews(session, pending)
+            pending.clear()
+
+    for found in iter_evidence(root, EvidenceLimits()):
+        if isinstance(found, EvidenceError) and found.logical_path in seen:
+            continue
+        path = _unique_path(found.logical_path, seen)
+        seen.add(path)
+        if isinstance(found, EvidenceError):
+            continue
+        target = wanted.get(path)
+        if target is None or target[0] in done:
+            found.discard()
+            continue
+        media_id, sha256 = target
+        try:
+            with found.open() as stream:
+                data = stream.read()
+        finally:
+            found.discard()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            summary.problems.append(f"{path}: the bytes no longer match the stored SHA-256")
+            failed.add(media_id)
+            continue
+        try:
+            thumb, full = make_previews(data)
+        except Exception as error:  # noqa: BLE001 - one bad picture must not stop the others
+            summary.problems.append(f"{path}: no preview ({type(error).__name__}: {error})")
+            failed.add(media_id)
+            continue
+        pending += [(media_id, THUMB, 0, thumb), (media_id, FULL, 0, full)]
+        done.add(media_id)
+        summary.stored += 1
+        if len(pending) >= 2 * batch:
+            flush()
+    flush()
+    return done | failed
+
+
+def prepare_case(
+    case_reference: str, database_url: str | None = None, batch: int = 32
+) -> PrepareSummary:
+    """Store previews for every picture of the case that needs review and has none yet."""
+    summary = PrepareSummary()
+    with session_scope(database_url) as session:
+        case = get_case(session, case_reference)
+        items = [
+            i for i in review_items(session, case.id) if i.kind == "image" and not i.undecodable
+        ]
+        have = preview_counts(session, {i.media_id for i in items}, THUMB)
+        by_exhibit: dict[int, dict[int, str]] = defaultdict(dict)
+        for item in items:
+            if item.media_id in have:
+                summary.already += 1
+            else:
+                by_exhibit[item.exhibit_id][item.media_id] = item.sha256
+        work = []
+        for exhibit_id, media in sorted(by_exhibit.items()):
+            exhibit = session.get(Exhibit, exhibit_id)
+            paths = session.execute(
+                select(FileRecord.logical_path, FileRecord.media_id).where(
+                    FileRecord.exhibit_id == exhibit_id, FileRecord.media_id.in_(list(media))
+                )
+            ).all()
+            wanted = {path: (m, media[m]) for path, m in paths}
+            work.append((Path(exhibit.source_path), wanted, set(media)))
+    done: set[int] = set()
+    for root, wanted, media_ids in work:
+        pending = media_ids - done
+        summary.wanted += len(pending)
+        wanted = {p: t for p, t in wanted.items() if t[0] in pending}
+        if not root.exists():
+            summary.problems.append(f"{root}: the exhibit is not reachable")
+            continue
+        done |= _prepare_exhibit(root, wanted, summary, database_url, batch)
+        for media_id in sorted(pending - done):
+            summary.problems.append(f"media {media_id}: not found in {root}")
+    return summary

@@ -1,0 +1,37 @@
+"""Review settings: consensus, wellbeing and session options, from the environment or code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    #: Agreeing votes that make a grade final (CAID admits a new grade after three).
+    votes_required: int = 3
+    #: Prompt a break after this many reveals since the last break...
+    break_after_reveals: int = 40
+    #: ... or this many minutes since the last break (sign-in counts as one).
+    break_after_minutes: int = 45
+    #: Send the session cookie only over https ("Secure"); off for plain http on localhost.
+    secure_cookies: bool = False
+    #: Sign a session out after this many minutes without a request.
+    session_idle_minutes: int = 480
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ReviewSettings:
+        values = {
+            "votes_required": _int("SAFEGUARD_VOTES_REQUIRED", cls.votes_required),
+            "break_after_reveals": _int("SAFEGUARD_BREAK_REVEALS", cls.break_after_reveals),
+            "break_after_minutes": _int("SAFEGUARD_BREAK_MINUTES", cls.break_after_minutes),
+            "secure_cookies": os.environ.get("SAFEGUARD_SECURE_COOKIES", "") in ("1", "true"),
+            "session_idle_minutes": _int("SAFEGUARD_SESSION_MINUTES", cls.session_idle_minutes),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,40 @@
+"""Review previews in ``media_previews``: small JPEGs kept in the case store, never on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safeguard.store.bulk import insert_ignoring_duplicates
+from safeguard.store.video_models import MediaPreview
+
+
+def put_previews(session: Session, rows: Iterable[tuple[int, str, int, bytes]]) -> None:
+    """Store (media id, kind, index, jpeg) rows; rows already present are kept."""
+    values = [{"media_id": m, "kind": k, "idx": i, "jpeg": j} for m, k, i, j in rows]
+    if values:
+        insert_ignoring_duplicates(session, MediaPreview, values, ["media_id", "kind", "idx"])
+
+
+def get_preview(session: Session, media_id: int, kind: str, idx: int = 0) -> bytes | None:
+    return session.scalar(
+        select(MediaPreview.jpeg).where(
+            MediaPreview.media_id == media_id, MediaPreview.kind == kind, MediaPreview.idx == idx
+        )
+    )
+
+
+def preview_counts(session: Session, media_ids: Iterable[int], kind: str) -> dict[int, int]:
+    """How many previews of ``kind`` each media id has (ids without any are left out)."""
+    ids = sorted(set(media_ids))
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), 1000):
+        for media_id in session.scalars(
+            select(MediaPreview.media_id).where(
+                MediaPreview.media_id.in_(ids[start : start + 1000]), MediaPreview.kind == kind
+            )
+        ):
+            counts[media_id] = counts.get(media_id, 0) + 1
+    return counts

@@ -1,0 +1,109 @@
+"""The review workstation: a FastAPI app of server-rendered pages and a JSON API (OpenAPI).
+
+Every route needs a signed-in user except the sign-in page and the fixed set of static assets.
+Responses are never cached, and a strict Content-Security-Policy allows only this origin's
+scripts and styles (no inline script, no third-party content).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from safeguard.review.access import NotAllowed
+from safeguard.review.grading import ReviewError
+from safeguard.review.settings import ReviewSettings
+from safeguard.store.database import database_url as default_url
+from safeguard.store.database import upgrade
+from safeguard.web.deps import LoginRequired, SignedIn
+
+STATIC = Path(__file__).with_name("static")
+#: The only files the static route serves (name -> media type).
+STATIC_FILES = {
+    "review.js": "text/javascript",
+    "style.css": "text/css",
+}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: ReviewSettings | None = None, database_url: str | None = None) -> FastAPI:
+    """The app on one store (migrated on start)."""
+    from safeguard.web import api, pages
+
+    app = FastAPI(
+        title="Safeguard review workstation",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings or ReviewSettings.from_env()
+    app.state.database_url = database_url or default_url()
+    upgrade(app.state.database_url)
+    app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(NotAllowed)
+    async def _not_allowed(request: Request, _: NotAllowed) -> Response:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(ReviewError)
+    async def _conflict(request: Request, error: ReviewError) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in STATIC_FILES:
+            raise HTTPException(status_code=404)
+        response = Response((STATIC / name).read_bytes(), media_type=STATIC_FILES[name])
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi(_: SignedIn) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
+    """(path, methods) of every route the app answers, including those of included routers."""
+    table: list[tuple[str, frozenset[str]]] = []
+
+    def walk(routes: list, prefix: str) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:  # newer FastAPI keeps included routers as one entry
+                walk(inner.routes, prefix + getattr(route, "prefix", ""))
+            elif hasattr(route, "path"):
+                table.append((prefix + route.path, frozenset(getattr(route, "methods", ()) or ())))
+
+    walk(app.routes, "")
+    return table

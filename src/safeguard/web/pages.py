@@ -1,0 +1,399 @@
+"""Server-rendered pages: sign-in, cases, case summary, review queue, moderation, team, admin."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from safeguard.reports.case_report import build_case_report
+from safeguard.reports.render import FORMATS, as_dict, render
+from safeguard.review import auth, grading
+from safeguard.review.access import (
+    CAN_ADMINISTER,
+    CAN_EXPORT,
+    CAN_MODERATE,
+    CAN_REVIEW,
+    require_case,
+    require_role,
+)
+from safeguard.review.consensus import FLAGS
+from safeguard.review.exposure import take_break, team_exposure
+from safeguard.review.queue import Card, case_cards, moderation_queue
+from safeguard.store import audit
+from safeguard.store import users as user_store
+from safeguard.store import votes as vote_store
+from safeguard.store.cases import AlreadyExists, NotFound, get_case, list_cases
+from safeguard.store.models import Case
+from safeguard.store.previews import preview_counts
+from safeguard.store.review_items import exhibit_progress
+from safeguard.store.review_models import User
+from safeguard.store.video_models import KEYFRAME
+from safeguard.web.deps import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    Checked,
+    SignedIn,
+    Viewer,
+    settings_of,
+    store,
+    user_of,
+    web_session_of,
+)
+from safeguard.web.views import KEY_PATTERN, GradeIn, card_json, grade_keys, wellbeing
+
+router = APIRouter(include_in_schema=False)
+CardKey = Annotated[str, PathParam(pattern=KEY_PATTERN)]
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+FLAG_LABELS = {
+    "victim_identified": "Victim identified",
+    "series": "Series",
+    "self_generated": "Self-generated",
+    "ai_generated": "AI-generated suspected",
+}
+
+
+def _page(
+    request: Request, name: str, who: Viewer | None, session: Session | None, **context: Any
+) -> HTMLResponse:
+    if who is not None and session is not None and who.role in CAN_REVIEW:
+        context["wellbeing"] = wellbeing(session, who, settings_of(request))
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"who": who, "csrf": who.csrf if who else "", "flag_labels": FLAG_LABELS, **context},
+        status_code=context.pop("status_code", 200),
+    )
+
+
+def _local(path: str | None, default: str = "/") -> str:
+    """A redirect target on this site only."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return default
+    return path
+
+
+def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=settings_of(request).secure_cookies,
+        path="/",
+    )
+
+
+# --- signing in and out ------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, error: str | None = None) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = _page(request, "login.html", None, None, login_csrf=token, error=error)
+    _cookie(request, response, LOGIN_COOKIE, token, 1800)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not auth.csrf_matches(expected, csrf_token):
+        raise HTTPException(status_code=403, detail="CSRF token missing or wrong")
+    with store(request, write=True) as session:
+        user = auth.authenticate(session, username, password)
+        if user is None:
+            audit.append(session, "login_failed", detail={"username": username[:100]})
+            token = None
+        else:
+            token, _ = auth.start_session(session, user)
+            audit.append(session, "login", user_id=user.id, username=user.username)
+    if token is None:
+        return login_page(request, error="Wrong username or password.")
+    response = RedirectResponse("/", status_code=303)
+    _cookie(
+        request, response, SESSION_COOKIE, token, settings_of(request).session_idle_minutes * 60
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: Checked) -> Response:
+    with store(request, write=True) as session:
+        auth.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        audit.append(session, "logout", user_id=who.user_id, username=who.username)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/break")
+def took_break(
+    request: Request,
+    who: Checked,
+    next_page: Annotated[str, Form(alias="next", max_length=500)] = "/",
+) -> Response:
+    with store(request, write=True) as session:
+        take_break(session, web_session_of(session, who), user_of(session, who))
+    return RedirectResponse(_local(next_page), status_code=303)
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, who: SignedIn) -> Response:
+    with store(request) as session:
+        cases = user_store.assigned_cases(session, who.user_id)
+        return _page(request, "home.html", who, session, cases=cases)
+
+
+def _review_counts(session: Session, case: Case, user_id: int) -> dict[str, int]:
+    cards = case_cards(session, case.id, user_id)
+    states = Counter(m.state for c in cards for m in c.members)
+    return {
+        "cards": len(cards),
+        "item_count": sum(states.values()),
+        "pending": states["pending"],
+        "disputed": states["disputed"],
+        "final": states["final"],
+        "my_queue": sum(1 for c in cards if c.open_for()),
+    }
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_summary(case_id: int, request: Request, who: SignedIn) -> Response:
+    """The case report's numbers with charts, review progress and exhibit state."""
+    with store(request) as session:
+        case = require_case(session, user_of(session, who), case_id)
+        report = as_dict(build_case_report(session, case.reference))
+        exhibits = exhibit_progress(session, case.id)
+        return _page(
+            request,
+            "summary.html",
+            who,
+            session,
+            case=case,
+            report=report,
+            exhibits=exhibits,
+            review=_review_counts(session, case, who.user_id),
+            ingesting=any(e["state"] != "complete" for e in exhibits),
+            formats=FORMATS,
+            can_export=who.role in CAN_EXPORT,
+        )
+
+
+@router.post("/cases/{case_id}/export")
+def export(
+    case_id: int,
+    request: Request,
+    who: Checked,
+    fmt: Annotated[str, Form(alias="format", max_length=10)] = "json",
+) -> Response:
+    """The case report as a file (hashes and metadata only, never media). Audited."""
+    if fmt not in FORMATS:
+        raise HTTPException(status_code=422, detail=f"format must be one of {', '.join(FORMATS)}")
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_EXPORT)
+        case = require_case(session, user, case_id)
+        text = render(build_case_report(session, case.reference), fmt)
+        audit.append(
+            session,
+            "export",
+            user_id=user.id,
+            username=user.username,
+            case_id=case.id,
+            detail={"what": "case report", "format": fmt},
+        )
+    suffix = {"text": "txt"}.get(fmt, fmt)
+    media_type = {"json": "application/json", "csv": "text/csv", "html": "text/html"}
+    return Response(
+        text,
+        media_type=media_type.get(fmt, "text/plain"),
+        headers={"Content-Disposition": f'attachment; filename="report-{case_id}.{suffix}"'},
+    )
+
+
+@router.get("/cases/{case_id}/queue", response_class=HTMLResponse)
+def queue_page(case_id: int, request: Request, who: SignedIn) -> Response:
+    with store(request) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_REVIEW)
+        case = require_case(session, user, case_id)
+        cards = [c for c in case_cards(session, case.id, user.id) if c.open_for()]
+        frames = _frames(session, cards[:60])
+        return _page(
+            request,
+            "queue.html",
+            who,
+            session,
+            case=case,
+            cards=[card_json(case.id, c, frames) for c in cards[:60]],
+            total=len(cards),
+            keys=grade_keys(case),
+            flags=FLAGS,
+        )
+
+
+@router.get("/cases/{case_id}/moderation", response_class=HTMLResponse)
+def moderation_page(case_id: int, request: Request, who: SignedIn) -> Response:
+    with store(request) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_MODERATE)
+        case = require_case(session, user, case_id)
+        cards = moderation_queue(session, case.id)
+        ballots = {c.key: _ballots(session, c) for c in cards}
+        frames = _frames(session, cards)
+        return _page(
+            request,
+            "moderation.html",
+            who,
+            session,
+            case=case,
+            cards=[card_json(case.id, c, frames) for c in cards],
+            ballots=ballots,
+            keys=grade_keys(case),
+        )
+
+
+def _frames(session: Session, cards: list[Card]) -> dict[int, int]:
+    """Keyframe counts of the videos that represent cards."""
+    videos = [c.representative.media_id for c in cards if c.representative.kind == "video"]
+    return preview_counts(session, videos, KEYFRAME) if videos else {}
+
+
+def _ballots(session: Session, card: Card) -> list[tuple[str, str, int]]:
+    """(category, reviewers, count) over the disputed members of a card."""
+    tally: dict[str, set[str]] = {}
+    for member in card.disputed():
+        for vote in vote_store.votes_for(session, member.item.exhibit_id, member.item.media_id):
+            name = session.get(User, vote.user_id).username
+            tally.setdefault(vote.category, set()).add(name)
+    return [(cat, ", ".join(sorted(names)), len(names)) for cat, names in sorted(tally.items())]
+
+
+@router.post("/cases/{case_id}/moderation/{key}")
+def moderate_form(
+    case_id: int,
+    key: CardKey,
+    request: Request,
+    who: Checked,
+    category: Annotated[str, Form(max_length=20)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    victim_identified: Annotated[bool, Form()] = False,
+    series: Annotated[bool, Form()] = False,
+    self_generated: Annotated[bool, Form()] = False,
+    ai_generated: Annotated[bool, Form()] = False,
+) -> Response:
+    grade = GradeIn(
+        category=category,
+        victim_identified=victim_identified,
+        series=series,
+        self_generated=self_generated,
+        ai_generated=ai_generated,
+    ).grade()
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        case = require_case(session, user, case_id)
+        required = settings_of(request).votes_required
+        grading.moderate(session, user, case, key, grade, required, note or None)
+    return RedirectResponse(f"/cases/{case_id}/moderation", status_code=303)
+
+
+# --- people --------------------------------------------------------------------------------------
+
+
+@router.get("/team", response_class=HTMLResponse)
+def team(request: Request, who: SignedIn) -> Response:
+    """Exposure of the reviewers who share a case with this supervisor."""
+    with store(request) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_MODERATE)
+        return _page(request, "team.html", who, session, people=team_exposure(session, user))
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin(request: Request, who: SignedIn, message: str | None = None) -> Response:
+    with store(request) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_ADMINISTER)
+        users = user_store.list_users(session)
+        cases = list_cases(session)
+        assigned = {
+            u.id: [c.reference for c in user_store.assigned_cases(session, u.id)] for u in users
+        }
+        return _page(
+            request,
+            "admin.html",
+            who,
+            session,
+            users=users,
+            cases=cases,
+            assigned=assigned,
+            roles=user_store.ROLES,
+            message=message,
+        )
+
+
+@router.post("/admin/users")
+def admin_add_user(
+    request: Request,
+    who: Checked,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    role: Annotated[str, Form(max_length=20)],
+) -> Response:
+    with store(request, write=True) as session:
+        require_role(user_of(session, who), CAN_ADMINISTER)
+        try:
+            auth.add_user(session, username, password, role)
+        except (AlreadyExists, ValueError) as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
+        audit.append(
+            session,
+            "user_add",
+            user_id=who.user_id,
+            username=who.username,
+            detail={"user": username, "role": role},
+        )
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/assign")
+def admin_assign(
+    request: Request,
+    who: Checked,
+    username: Annotated[str, Form(max_length=100)],
+    case: Annotated[str, Form(max_length=200)],
+) -> Response:
+    with store(request, write=True) as session:
+        require_role(user_of(session, who), CAN_ADMINISTER)
+        try:
+            target, found = user_store.get_user(session, username), get_case(session, case)
+        except NotFound as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
+        user_store.assign(session, target, found)
+        audit.append(
+            session,
+            "assign",
+            user_id=who.user_id,
+            username=who.username,
+            case_id=found.id,
+            detail={"user": username, "case": found.reference},
+        )
+    return RedirectResponse("/admin", status_code=303)
