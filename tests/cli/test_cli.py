@@ -169,3 +169,12 @@ def test_disabled_banks_do_not_grade_and_replacement_is_atomic(
     data = json.loads(invoke("report", "OP-B", "--format", "json")[1])
     cited_banks = {g["bank"] for g in data["automatic_grades"]}
     assert cited_banks == {"demo"} and all(g["exhibit"] == "EX2" for g in data["automatic_grades"])
+
+
+def test_demo_runs_and_can_run_again(sqlite_url: str, tmp_path: Path) -> None:
+    for _ in range(2):
+        code, out, err = invoke("demo", "--dir", str(tmp_path / "demo"), "--workers", "2")
+        assert code == 0, err
+        assert "Automatic grades" in out and "first-generation" in out
+    code, out, _ = invoke("case", "list")
+    assert "DEMO-1" in out and "EXHIBIT-1 (complete)" in out

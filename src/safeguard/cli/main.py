@@ -228,16 +228,23 @@ def demo(
     """Generate a benign demo exhibit and bank, ingest it and print the case report."""
     from safeguard.demo.corpus import generate_demo
 
-    console.print(f"generating a benign demo exhibit in {directory} ...")
-    corpus = generate_demo(directory)
+    exhibit_dir, bank_csv = directory / "exhibit", directory / "demo-bank.csv"
+    if exhibit_dir.exists() and bank_csv.exists():
+        console.print(f"reusing the benign demo exhibit in {directory}")
+    else:
+        console.print(f"generating a benign demo exhibit in {directory} ...")
+        corpus = generate_demo(directory)
+        exhibit_dir, bank_csv = corpus.exhibit_dir, corpus.bank_csv
     with session_scope() as session:
         with contextlib.suppress(AlreadyExists):
             case_store.create_case(session, case, "Generated benign demo")
         has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
     if not has_bank:
-        bank_import(corpus.bank_csv, "demo-bank", None, None, False)
-    ingest(case, "EXHIBIT-1", corpus.exhibit_dir, workers, 31, 50, 256)
-    report(case, "text", None)
+        bank_import(bank_csv, name="demo-bank", fmt=None, profile=None, replace=False,
+                    category=None)
+    ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50,
+           batch=256)
+    report(case, fmt="text", output=None)
 
 
 if __name__ == "__main__":
