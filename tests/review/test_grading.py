@@ -73,6 +73,7 @@ def test_a_grade_applies_to_the_group_and_three_agreeing_votes_make_it_final(sto
     report, row = _report_row(url, built.reference, "A")
     assert row.unique_items == 4
     assert report.exhibits[0].graded_by_review == 3
+    assert report.first_generation == before.first_generation - 3
     awaiting = report.images.rows["awaiting review"].unique_items
     assert awaiting == before.images.rows["awaiting review"].unique_items - 3
     with session_scope(url) as session:
@@ -237,3 +238,38 @@ def test_votes_in_any_order_leave_the_same_stored_outcome(database_url: str) -> 
         states = dict(session.execute(select(ReviewOutcome.media_id, ReviewOutcome.state)).all())
     assert {states[i] for i in items[: len(orders)]} == {DISPUTED}
     assert states[items[-1]] == FINAL
+
+
+def test_videos_show_as_blurred_keyframe_strips_and_reveal_whole(database_url: str) -> None:
+    from safeguard.review.previews import make_previews
+    from safeguard.store.models import ExhibitMedia, Media
+    from safeguard.store.previews import put_previews
+    from safeguard.store.video_models import KEYFRAME
+    from tests.review.helpers import _jpeg
+
+    with session_scope(database_url) as session:
+        built = build_case(session, "OP-VIDEO", groups=(), perceptual=0, exact=0)
+        video = Media(
+            sha256="f" * 64,
+            sha1="f" * 40,
+            md5="f" * 32,
+            size=1,
+            mime="video/mp4",
+            kind="video",
+            duration_s=12.0,
+        )
+        session.add(video)
+        session.flush()
+        session.add(ExhibitMedia(exhibit_id=built.exhibit_id, media_id=video.id, status="new"))
+        frames = [make_previews(_jpeg(900 + i))[0] for i in range(3)]
+        put_previews(session, [(video.id, KEYFRAME, i, f) for i, f in enumerate(frames)])
+        user = make_user(session, "rev", "reviewer", built.case_id)
+        case = session.get(Case, built.case_id)
+        (card,) = review_queue(session, built.case_id, user.id)
+        assert card.representative.kind == "video"
+        strip = [
+            media.blurred_preview(session, user, case, built.exhibit_id, video.id, i)
+            for i in range(4)
+        ]
+        assert all(strip[:3]) and strip[3] is None
+        assert media.reveal(session, user, case, built.exhibit_id, video.id) == frames

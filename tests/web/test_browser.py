@@ -202,6 +202,16 @@ def test_review_from_sign_in_to_consensus_and_moderation(browser, served: dict) 
         reveals = session.scalars(select(AuditEvent.body).where(AuditEvent.action == "reveal"))
         assert [json.loads(b)["detail"]["media_id"] for b in reveals] == [media_id]
 
+    page.keyboard.press("f")  # the larger view, in an overlay; Escape closes it
+    page.wait_for_selector("#viewer img", state="visible")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#viewer", state="hidden")
+    assert page.inner_text("#exposure-today") == "2"
+    with session_scope(url) as session:
+        assert session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "full_view")
+        ).all()
+
     grade_card(page, keys[0], "a")  # the group: agreed by all three below
     grade_card(page, keys[1], "b")  # the disagreement below
     assert page.locator(f'article.card[data-key="{keys[0]}"]').count() == 0

@@ -40,6 +40,12 @@ def _camera(make: str | None, model: str | None, serial: str | None) -> tuple | 
     return ((make or "").strip(), (model or "").strip(), (serial or "").strip())
 
 
+def _label(camera: tuple[str, str, str]) -> str:
+    make, model, serial = camera
+    name = model if model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+    return f"{name} #{serial}" if serial else name
+
+
 def review_items(session: Session, case_id: int) -> list[ReviewItem]:
     """Every item of the case's exhibits whose triage status needs a person."""
     exhibits = dict(
@@ -78,7 +84,7 @@ def review_items(session: Session, case_id: int) -> list[ReviewItem]:
                 width=media.width,
                 height=media.height,
                 shared_device=bool(camera and devices[(em.exhibit_id, camera)] > 1),
-                camera=" ".join(p for p in camera if p) if camera else None,
+                camera=_label(camera) if camera else None,
                 undecodable=media.decode_error is not None,
             )
         )

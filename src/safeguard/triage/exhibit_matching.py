@@ -136,31 +136,39 @@ def _group_new_media(
     session: Session, exhibit_id: int, rows: dict[int, ExhibitMedia], options: MatchOptions
 ) -> None:
     new = sorted(m for m, row in rows.items() if row.status == MediaStatus.NEW)
-    media = (
-        {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(new)))} if new else {}
-    )
+    if not new:
+        return
+    # Only the columns grouping needs, joined rather than listed (no parameter cap to meet).
+    wanted = set(new)
+    media = {
+        media_id: (dihedral, quality, width, height)
+        for media_id, dihedral, quality, width, height in session.execute(
+            select(Media.id, Media.pdq_dihedral, Media.pdq_quality, Media.width, Media.height)
+            .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
+            .where(ExhibitMedia.exhibit_id == exhibit_id)
+        )
+        if media_id in wanted
+    }
     hashes = [
-        media[m].pdq_dihedral.split()
-        if media[m].pdq_dihedral and (media[m].pdq_quality or 0) >= options.min_quality
-        else None
+        media[m][0].split() if media[m][0] and (media[m][1] or 0) >= options.min_quality else None
         for m in new
     ]
+    groups: list[tuple[DupGroup, list[int]]] = []
     for members in near_duplicate_groups(hashes, options.group_radius):
         ids = [new[i] for i in members]
         # The representative is the best-quality, largest member: what a reviewer should see.
         representative = max(
             ids,
-            key=lambda m: (
-                media[m].pdq_quality or 0,
-                (media[m].width or 0) * (media[m].height or 0),
-                -m,
-            ),
+            key=lambda m: (media[m][1] or 0, (media[m][2] or 0) * (media[m][3] or 0), -m),
         )
         group = DupGroup(
             exhibit_id=exhibit_id, representative_media_id=representative, size=len(ids)
         )
-        session.add(group)
-        session.flush()
+        groups.append((group, ids))
+    # One flush inserts every group, in this order (so with the ids one flush per group gave).
+    session.add_all([group for group, _ in groups])
+    session.flush()
+    for group, ids in groups:
         for m in ids:
             rows[m].group_id = group.id
 
@@ -196,6 +204,7 @@ def match_exhibit(
             session, exhibit_id, exact, distance=options.video_distance,
             quality=options.video_min_quality,
         )  # fmt: skip
+        deciding: list[tuple[ExhibitMedia, Match]] = []
         for media_id, row in rows.items():
             found = exact.get(media_id, []) + perceptual.get(media_id, []) + video.found(media_id)
             stored = {}
@@ -216,10 +225,11 @@ def match_exhibit(
             row.status = str(decision.status)
             row.category = decision.category
             if decision.deciding is not None:
-                session.flush()
-                row.deciding_match_id = stored[decision.deciding].id
+                deciding.append((row, stored[decision.deciding]))
             progress.advance()
-        session.flush()
+        session.flush()  # every match inserted, in the order added: now they have their ids
+        for row, match in deciding:
+            row.deciding_match_id = match.id
         video.store_details(session)
         _group_new_media(session, exhibit_id, rows, options)
         exhibit = session.get(Exhibit, exhibit_id)

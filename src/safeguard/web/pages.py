@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -119,6 +120,8 @@ def login(
             audit.append(session, "login_failed", detail={"username": username[:100]})
             token = None
         else:
+            idle = timedelta(minutes=settings_of(request).session_idle_minutes)
+            user_store.drop_sessions_before(session, datetime.now(UTC) - idle)
             token, _ = auth.start_session(session, user)
             audit.append(session, "login", user_id=user.id, username=user.username)
     if token is None:
