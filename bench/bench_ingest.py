@@ -72,20 +72,41 @@ class MemorySampler(threading.Thread):
         self.samples = 0
         self._stop_event = threading.Event()
 
-    def run(self) -> None:
+    def sample(self) -> None:
         me = os.getpid()
+        own = _rss_of(me)
+        workers = [_rss_of(c) for c in _children(me)]
+        self.peak_self = max(self.peak_self, own)
+        self.peak_worker = max([self.peak_worker, *workers])
+        self.peak_total = max(self.peak_total, own + sum(workers))
+        self.samples += 1
+
+    def run(self) -> None:
         while not self._stop_event.is_set():
-            own = _rss_of(me)
-            workers = [_rss_of(c) for c in _children(me)]
-            self.peak_self = max(self.peak_self, own)
-            self.peak_worker = max([self.peak_worker, *workers])
-            self.peak_total = max(self.peak_total, own + sum(workers))
-            self.samples += 1
+            self.sample()
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
+
+
+class PhaseMemory:
+    """A ``Progress`` that notes the peak memory so far whenever a phase starts."""
+
+    def __init__(self, sampler: MemorySampler) -> None:
+        self.sampler = sampler
+        self.at_phase: dict[str, dict[str, int]] = {}
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self.sampler.sample()
+        self.at_phase[name] = {
+            "peak_rss_main_so_far": self.sampler.peak_self,
+            "peak_rss_total_so_far": self.sampler.peak_total,
+        }
+
+    def advance(self, steps: int = 1) -> None:
+        pass
 
 
 def run_ingest(database_url: str, root: Path, workers: int) -> dict[str, Any]:
@@ -94,13 +115,15 @@ def run_ingest(database_url: str, root: Path, workers: int) -> dict[str, Any]:
 
     sampler = MemorySampler()
     sampler.start()
+    phases = PhaseMemory(sampler)
     started = time.perf_counter()
     summary = ingest_exhibit(
-        CASE, EXHIBIT, root, IngestOptions(workers=workers), database_url=database_url
+        CASE, EXHIBIT, root, IngestOptions(workers=workers), phases, database_url=database_url
     )
     wall = time.perf_counter() - started
     sampler.stop()
     return {
+        "memory_at_phase_start": phases.at_phase,
         "wall_s": round(wall, 3),
         "files_seen": summary.files_seen,
         "files_stored": summary.files_stored,
@@ -290,6 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{common.mib(result['peak_rss_worker'])} MiB, main + workers (sampled) "
         f"{common.mib(result['peak_rss_total_sampled'])} MiB"
     )
+    before = result["memory_at_phase_start"].get("matching", {})
+    if before:
+        print(
+            f"peak RSS before matching (hashing and storing): main "
+            f"{common.mib(before['peak_rss_main_so_far'])} MiB, main + workers "
+            f"{common.mib(before['peak_rss_total_so_far'])} MiB"
+        )
     print(f"store: {counts}")
     path = common.write_result(
         f"ingest-{args.files // 1000}k",
@@ -315,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "peak_rss_main": result["peak_rss_main"],
                 "peak_rss_largest_worker": result["peak_rss_worker"],
                 "peak_rss_main_plus_workers_sampled": result["peak_rss_total_sampled"],
+                "peak_rss_before_matching": result["memory_at_phase_start"].get("matching", {}),
             },
             "ingest": result,
             "store_counts": counts,

@@ -166,8 +166,9 @@ def test_rerunning_an_ingest_changes_nothing(ingested: str, demo_corpus: DemoCor
     assert dump(ingested) == before
 
 
-def test_bank_indexes_are_persisted_and_reused(ingested: str, demo_corpus: DemoCorpus,
-                                               tmp_path) -> None:
+def test_bank_indexes_are_persisted_and_reused(
+    ingested: str, demo_corpus: DemoCorpus, tmp_path
+) -> None:
     import os
     from pathlib import Path
 

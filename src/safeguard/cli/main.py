@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli import review_commands
+from safeguard.cli import review_commands, server_commands
 from safeguard.cli.progress import RichProgress
 from safeguard.interchange import BankFormat
 from safeguard.reports.case_report import build_case_report
@@ -36,6 +36,7 @@ app.add_typer(case_app, name="case")
 app.add_typer(bank_app, name="bank")
 app.add_typer(db_app, name="db")
 review_commands.register(app)  # serve, user, audit, review
+server_commands.register(app, case_app)  # case export, token
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -240,10 +241,10 @@ def demo(
             case_store.create_case(session, case, "Generated benign demo")
         has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
     if not has_bank:
-        bank_import(bank_csv, name="demo-bank", fmt=None, profile=None, replace=False,
-                    category=None)
-    ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50,
-           batch=256)
+        bank_import(
+            bank_csv, name="demo-bank", fmt=None, profile=None, replace=False, category=None
+        )
+    ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50, batch=256)
     report(case, fmt="text", output=None)
 
 

@@ -58,7 +58,7 @@ def upgrade(url: str | None = None) -> Engine:
     with engine.begin() as connection:
         config = alembic_config(url)
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
     return engine
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safeguard.store.models import utcnow
@@ -18,10 +18,23 @@ class DuplicateVote(ValueError):
     pass
 
 
+def lock_item(session: Session, exhibit_id: int, media_id: int) -> None:
+    """Serialise votes and decisions on one item until the transaction ends.
+
+    On PostgreSQL a transaction-scoped advisory lock on (exhibit, media), so that recomputing
+    the outcome sees every committed vote and two first votes never both insert the outcome row
+    (the two-key advisory lock space is separate from the audit log's one-key lock). SQLite has
+    one writer: the vote's INSERT already waits for it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(exhibit_id, media_id)))
+
+
 def add_vote(
     session: Session, exhibit_id: int, media_id: int, user_id: int, category: str, **flags: bool
 ) -> Vote:
     """Record a vote; the database's unique constraint is the final word on one vote each."""
+    lock_item(session, exhibit_id, media_id)
     if session.scalar(
         select(Vote.id).where(
             Vote.exhibit_id == exhibit_id, Vote.media_id == media_id, Vote.user_id == user_id
@@ -75,6 +88,7 @@ def add_decision(
     note: str | None = None,
     **flags: bool,
 ) -> ModerationDecision:
+    lock_item(session, exhibit_id, media_id)
     if decision_for(session, exhibit_id, media_id) is not None:
         raise DuplicateVote("this item has already been decided by a supervisor")
     row = ModerationDecision(

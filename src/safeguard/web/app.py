@@ -90,6 +90,10 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    from safeguard.web import admin_api, lookup_api  # the server: lookups, administration
+
+    app.include_router(lookup_api.router)
+    app.include_router(admin_api.router)
     return app
 
 

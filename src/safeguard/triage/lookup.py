@@ -1,0 +1,194 @@
+"""Lookups for other tools: which enabled bank entries match given hashes (digests or PDQ).
+
+Digests match exactly through the store's indexes; PDQ hashes match within a Hamming radius
+through each enabled bank's PDQ index (built once, persisted by ``triage.bank_indexes`` and kept
+in memory here: a bank's entries never change after import, so the cache is keyed by the
+database, the bank's id and its creation time). A lookup reads the list of enabled banks once
+and matches only their entries; a bank replaced meanwhile (``import_bank_file(replace=True)``
+retires the old version and adds the new one in one transaction) answers from the old version
+or the new one, never a mixture or neither.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safeguard.hashing import analyse_file
+from safeguard.matching.pdq_index import PdqIndex
+from safeguard.store.models import Bank, BankEntry
+from safeguard.triage.bank_indexes import bank_index
+
+DIGESTS = ("md5", "sha1", "sha256")
+KINDS = (*DIGESTS, "pdq")
+HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+#: PDQ hashes of lower quality in a bank are not matched on (as in triage).
+MIN_QUALITY = 50
+_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class HashQuery:
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """One bank entry that matches one queried hash."""
+
+    query: int
+    bank: str
+    entry_id: int
+    category: str
+    distance: int
+    victim_identified: bool
+    series: str | None
+    self_generated: bool
+    external_id: str | None
+
+
+def normalise(query: HashQuery) -> HashQuery:
+    """Lower-case hex of the right length for its kind, else ValueError."""
+    kind = query.kind.lower()
+    if kind not in KINDS:
+        raise ValueError(f"unknown hash kind {query.kind!r}; one of {', '.join(KINDS)}")
+    value = query.value.strip().lower()
+    if len(value) != HEX_LENGTH[kind] or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"a {kind} hash is {HEX_LENGTH[kind]} hex characters")
+    return HashQuery(kind, value)
+
+
+class _IndexCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple, PdqIndex | None] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
+
+    def get(self, session: Session, bank: Bank) -> PdqIndex | None:
+        key = (str(session.get_bind().url), bank.id, bank.created_at.isoformat(), MIN_QUALITY)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one thread builds a bank's index; the others wait for it
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            index = bank_index(session, bank, MIN_QUALITY)
+            with self._lock:
+                self._items[key] = index
+                self._building.pop(key, None)
+                while len(self._items) > _CACHE_SIZE:
+                    self._items.popitem(last=False)
+        return index
+
+
+INDEXES = _IndexCache()
+
+
+def warm(session: Session) -> None:
+    """Build or load the PDQ index of every enabled bank (e.g. right after an import)."""
+    for bank in session.scalars(select(Bank).where(Bank.enabled.is_(True))):
+        INDEXES.get(session, bank)
+
+
+def lookup(session: Session, queries: list[HashQuery], radius: int = 31) -> list[Found]:
+    """Every match of each query (by position) among enabled banks, nearest first."""
+    queries = [normalise(q) for q in queries]
+    banks = session.scalars(select(Bank).where(Bank.enabled.is_(True)).order_by(Bank.id)).all()
+    names = {b.id: b.name for b in banks}
+    found: list[Found] = []
+    hits: list[tuple[int, int, int]] = []  # (query, entry id, distance)
+    for kind in DIGESTS:
+        wanted: dict[str, list[int]] = {}
+        for position, q in enumerate(queries):
+            if q.kind == kind:
+                wanted.setdefault(q.value, []).append(position)
+        if not wanted or not names:
+            continue
+        column = getattr(BankEntry, kind)
+        rows = session.execute(
+            select(BankEntry.id, column).where(
+                column.in_(list(wanted)), BankEntry.bank_id.in_(list(names))
+            )
+        )
+        hits.extend((p, entry_id, 0) for entry_id, value in rows for p in wanted[value])
+    pdq = [(p, q.value) for p, q in enumerate(queries) if q.kind == "pdq"]
+    if pdq and banks:
+        array = np.frombuffer(b"".join(bytes.fromhex(v) for _, v in pdq), np.uint8).reshape(-1, 32)
+        for bank in banks:
+            index = INDEXES.get(session, bank)
+            if index is None:
+                continue
+            result = index.search(array, radius, workers=1)
+            hits.extend(
+                (pdq[q][0], entry_id, distance)
+                for q, entry_id, distance in zip(
+                    result.query_index.tolist(),
+                    result.ids.tolist(),
+                    result.distances.tolist(),
+                    strict=True,
+                )
+            )
+    if not hits:
+        return found
+    entries: dict[int, BankEntry] = {}
+    ids = sorted({entry_id for _, entry_id, _ in hits})
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        entries.update(
+            (e.id, e) for e in session.scalars(select(BankEntry).where(BankEntry.id.in_(part)))
+        )
+    for position, entry_id, distance in sorted(hits, key=lambda h: (h[0], h[2], h[1])):
+        e = entries[entry_id]
+        found.append(
+            Found(
+                position,
+                names[e.bank_id],
+                e.id,
+                e.category,
+                distance,
+                e.victim_identified,
+                e.series,
+                e.self_generated,
+                e.external_id,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class FileHashes:
+    md5: str
+    sha1: str
+    sha256: str
+    size: int
+    mime: str
+    pdq: str | None
+    pdq_quality: int | None
+
+    def queries(self) -> list[HashQuery]:
+        digests = [HashQuery(k, getattr(self, k)) for k in DIGESTS]
+        return digests + ([HashQuery("pdq", self.pdq)] if self.pdq else [])
+
+
+def hash_bytes(data: bytes) -> FileHashes:
+    """Digests and (for a picture) PDQ of a file's bytes, in memory (nothing is written)."""
+    facts = analyse_file(data)
+    d, image = facts.digests, facts.image
+    return FileHashes(
+        d.md5,
+        d.sha1,
+        d.sha256,
+        d.size,
+        facts.mime,
+        image.pdq if image else None,
+        image.pdq_quality if image else None,
+    )

@@ -1,0 +1,231 @@
+"""The lookup API for other tools (as HMA offers): hashes or a file in, bank matches out.
+
+Authenticated with API tokens (``Authorization: Bearer sgt_...``) that an admin issues and
+revokes (``safeguard token``, or the admin API); rate-limited per token by an in-memory token
+bucket (429 with ``Retry-After``). Uploaded files are hashed in memory and never stored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from safeguard.store import api_tokens
+from safeguard.store import banks as bank_store
+from safeguard.triage.lookup import Found, HashQuery, hash_bytes, lookup
+from safeguard.web.deps import store
+
+router = APIRouter(prefix="/api/v1", tags=["lookup"])
+_bearer = HTTPBearer(auto_error=False, description="An API token issued by an administrator.")
+MAX_HASHES = 1000
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class TokenBuckets:
+    """Per-token buckets: ``burst`` requests at once, refilled at ``rate`` per second."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._lock = threading.Lock()
+        self._state: dict[int, tuple[float, float]] = {}
+
+    @classmethod
+    def from_env(cls) -> TokenBuckets:
+        return cls(
+            _env_float("SAFEGUARD_LOOKUP_RATE", 50.0), _env_float("SAFEGUARD_LOOKUP_BURST", 100.0)
+        )
+
+    def take(self, key: int) -> float:
+        """0 when the request may go ahead, else the seconds until it could."""
+        now = time.monotonic()
+        with self._lock:
+            level, then = self._state.get(key, (self.burst, now))
+            level = min(self.burst, level + (now - then) * self.rate)
+            if level >= 1:
+                self._state[key] = (level - 1, now)
+                return 0.0
+            self._state[key] = (level, now)
+            return (1 - level) / self.rate if self.rate > 0 else 3600.0
+
+
+def buckets_of(request: Request) -> TokenBuckets:
+    state = request.app.state
+    if getattr(state, "lookup_buckets", None) is None:
+        with _CREATE:
+            if getattr(state, "lookup_buckets", None) is None:
+                state.lookup_buckets = TokenBuckets.from_env()
+    return state.lookup_buckets
+
+
+_CREATE = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Client:
+    token_id: int
+    name: str
+
+
+def client(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Client:
+    """The API client of this request: 401 without a valid token, 429 over its rate."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials or len(credentials.credentials) > 200:
+        raise HTTPException(status_code=401, detail="an API token is required", headers=challenge)
+    with store(request) as session:
+        row = api_tokens.resolve_token(session, credentials.credentials)
+        if row is None:
+            raise HTTPException(
+                status_code=401, detail="unknown or revoked token", headers=challenge
+            )
+        found = Client(row.id, row.name)
+    wait = buckets_of(request).take(found.token_id)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail="rate limit exceeded",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    return found
+
+
+ApiClient = Annotated[Client, Depends(client)]
+
+
+class HashIn(BaseModel):
+    kind: Literal["md5", "sha1", "sha256", "pdq"]
+    value: str = Field(min_length=32, max_length=64, pattern="^[0-9a-fA-F]+$")
+
+
+class LookupRequest(BaseModel):
+    hashes: list[HashIn] = Field(min_length=1, max_length=MAX_HASHES)
+    radius: int = Field(31, ge=0, le=64, description="PDQ Hamming distance at most this.")
+
+
+class MatchOut(BaseModel):
+    bank: str
+    category: str
+    entry_id: int
+    distance: int = Field(description="0 for digests; PDQ Hamming distance.")
+    victim_identified: bool
+    series: str | None
+    self_generated: bool
+    external_id: str | None
+
+
+class HashResult(BaseModel):
+    kind: str
+    value: str
+    matches: list[MatchOut]
+
+
+class LookupResponse(BaseModel):
+    results: list[HashResult]
+
+
+class FileLookupResponse(BaseModel):
+    md5: str
+    sha1: str
+    sha256: str
+    size: int
+    mime: str
+    pdq: str | None
+    pdq_quality: int | None
+    results: list[HashResult]
+
+
+def _match(found: Found) -> MatchOut:
+    return MatchOut(
+        bank=found.bank,
+        category=found.category,
+        entry_id=found.entry_id,
+        distance=found.distance,
+        victim_identified=found.victim_identified,
+        series=found.series,
+        self_generated=found.self_generated,
+        external_id=found.external_id,
+    )
+
+
+def _answer(request: Request, queries: list[HashQuery], radius: int) -> list[HashResult]:
+    try:
+        with store(request) as session:
+            found = lookup(session, queries, radius)
+    except ValueError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    results = [HashResult(kind=q.kind, value=q.value.lower(), matches=[]) for q in queries]
+    for f in found:
+        results[f.query].matches.append(_match(f))
+    return results
+
+
+@router.post("/lookup", response_model=LookupResponse)
+def lookup_hashes(body: LookupRequest, request: Request, _: ApiClient) -> LookupResponse:
+    """Match digests exactly and PDQ hashes within ``radius`` against every enabled bank."""
+    queries = [HashQuery(h.kind, h.value) for h in body.hashes]
+    return LookupResponse(results=_answer(request, queries, body.radius))
+
+
+def _max_upload() -> int:
+    return int(_env_float("SAFEGUARD_LOOKUP_MAX_UPLOAD", 64 * 1024 * 1024))
+
+
+@router.post("/lookup/file", response_model=FileLookupResponse)
+def lookup_file(
+    request: Request,
+    _: ApiClient,
+    file: Annotated[UploadFile, File(description="The file to hash (never stored).")],
+    radius: int = 31,
+) -> FileLookupResponse:
+    """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it."""
+    if not 0 <= radius <= 64:
+        raise HTTPException(status_code=422, detail="radius must be 0 to 64")
+    limit = _max_upload()
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(status_code=413, detail=f"files up to {limit} bytes")
+    hashes = hash_bytes(data)
+    del data
+    return FileLookupResponse(
+        md5=hashes.md5,
+        sha1=hashes.sha1,
+        sha256=hashes.sha256,
+        size=hashes.size,
+        mime=hashes.mime,
+        pdq=hashes.pdq,
+        pdq_quality=hashes.pdq_quality,
+        results=_answer(request, hashes.queries(), radius),
+    )
+
+
+class BankOut(BaseModel):
+    id: int
+    name: str
+    scheme: str
+    format: str | None
+    source: str | None
+    enabled: bool
+    entries: int
+
+
+@router.get("/banks", response_model=list[BankOut])
+def banks(request: Request, _: ApiClient) -> list[BankOut]:
+    """Every bank with its size, source and whether lookups use it."""
+    with store(request) as session:
+        return [BankOut(**vars(b)) for b in bank_store.list_banks(session)]
