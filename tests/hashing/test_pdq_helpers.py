@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safeguard.hashing import hamming_hex, hex_to_bytes, pdq_from_array, pdq_from_image
-from safeguard.hashing.pdq import bits_to_hex
+from safeguard.hashing.pdq import _reference_dihedral, bits_to_hex
 
 from .conftest import textured
 
@@ -48,6 +50,28 @@ def test_pdq_from_image_and_array_agree() -> None:
 
 def test_pdq_from_array_rejects_wrong_shapes() -> None:
     with pytest.raises(ValueError):
-        pdq_from_array(np.zeros((10, 10), dtype=np.uint8))
+        pdq_from_array(np.zeros((10, 10, 4), dtype=np.uint8))
+    with pytest.raises(ValueError):
+        pdq_from_array(np.zeros((10, 10), dtype=np.float32))
+    with pytest.raises(ValueError):
+        pdq_from_array(np.zeros((0, 10), dtype=np.uint8))
     with pytest.raises(ValueError):
         pdq_from_array(np.zeros((0, 10, 3), dtype=np.uint8))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    height=st.integers(1, 90),
+    width=st.integers(1, 90),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_luma_array_hashes_exactly_as_its_rgb_expansion(
+    height: int, width: int, seed: int
+) -> None:
+    grey = np.random.default_rng(seed).integers(0, 256, size=(height, width), dtype=np.uint8)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    hashed = pdq_from_array(grey)
+    assert hashed == pdq_from_array(rgb)
+    # and as pdqhash's own wrapper hashes the RGB expansion (the direct path's reference)
+    assert (hashed.dihedral, hashed.quality) == _reference_dihedral(rgb)
+    assert _reference_dihedral(grey) == _reference_dihedral(rgb)

@@ -40,7 +40,7 @@ from safeguard.hashing import timing
 from safeguard.hashing.exif import read_exif
 from safeguard.hashing.facts import ImageDecodeError, ImageFacts, ImageRejected
 from safeguard.hashing.pdq import pdq_from_array
-from safeguard.hashing.pixels import PDQ_MIN_SIDE, reduce_for_pdq, rgb_array, to_8bit
+from safeguard.hashing.pixels import PDQ_MIN_SIDE, pdq_array, reduce_for_pdq, to_8bit
 from safeguard.hashing.sniff import HEAD_SIZE, sniff
 
 pillow_heif.register_heif_opener()
@@ -158,13 +158,15 @@ def _analyse_open(
             img.decodermaxblock = min(block, _JPEG_BLOCK_MAX)
             large_block = True
         if draft and fmt in _DRAFT_FORMATS:
-            img.draft("RGB", (PDQ_MIN_SIDE, PDQ_MIN_SIDE))
+            # Luma only (PDQ needs no more): libjpeg skips the chroma IDCT, upsampling and
+            # colour conversion. Within 0-2 bits of PDQ from RGB; CMYK JPEGs stay CMYK.
+            img.draft("L", (PDQ_MIN_SIDE, PDQ_MIN_SIDE))
         img.load()
         pixels = to_8bit(img)
         if draft:
             pixels = reduce_for_pdq(pixels)
         started = timing.add("decode", started)
-        rgb = rgb_array(pixels)
+        array = pdq_array(pixels)
         started = timing.add("pixels", started)
         del pixels
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -179,7 +181,7 @@ def _analyse_open(
     exif = read_exif(img)  # after load: a PNG's eXIf chunk may follow its pixel data
     started = timing.add("exif", started)
     try:
-        pdq = pdq_from_array(rgb)
+        pdq = pdq_from_array(array)
     except Exception as exc:
         raise ImageDecodeError(f"cannot hash {fmt} image: {_describe(exc)}") from exc
     finally:

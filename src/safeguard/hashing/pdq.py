@@ -22,7 +22,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from safeguard.hashing.pixels import rgb_array
+from safeguard.hashing.pixels import pdq_array
 
 PDQ_HEX_LENGTH = 64
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
@@ -54,9 +54,16 @@ def bits_to_hex(bits: np.ndarray) -> str:
 
 
 def pdq_from_array(rgb: np.ndarray) -> PdqHash:
-    """PDQ of an (height, width, 3) ``uint8`` RGB array, with its dihedral variants."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"expected a (h, w, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    """PDQ of an (height, width, 3) ``uint8`` RGB array, with its dihedral variants.
+
+    A (height, width) ``uint8`` array is taken as luma (greyscale) and hashes exactly as the
+    RGB image with that value in every channel.
+    """
+    grey = rgb.ndim == 2 and rgb.dtype == np.uint8
+    if not grey and (rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8):
+        raise ValueError(
+            f"expected a (h, w, 3) or (h, w) uint8 array, got {rgb.shape} {rgb.dtype}"
+        )
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ValueError("cannot hash an empty image")
     native = _native()
@@ -69,6 +76,8 @@ def pdq_from_array(rgb: np.ndarray) -> PdqHash:
 
 def _reference_dihedral(rgb: np.ndarray) -> tuple[tuple[str, ...], int]:
     """The eight hashes and quality through pdqhash's own wrapper."""
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     # compute_dihedral's first hash is exactly compute()'s, so one call gives all nine facts.
     variants, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
     return tuple(bits_to_hex(v) for v in variants), int(quality)
@@ -129,7 +138,9 @@ class _NativeDihedral:
         rows, cols = rgb.shape[0], rgb.shape[1]
         b = self._scratch(rows * cols, cols)
         luma = b["luma"][: rows * cols].reshape(rows, cols)
-        for top in range(0, rows, _BLOCK_ROWS):
+        if rgb.ndim == 2:  # already luma: r*0.299 + g*0.587 + b*0.114 with r = g = b
+            luma[...] = rgb
+        for top in range(0, rows if rgb.ndim == 3 else 0, _BLOCK_ROWS):
             bottom = min(rows, top + _BLOCK_ROWS)
             n = (bottom - top) * cols
             acc = b["acc"][:n].reshape(bottom - top, cols)
@@ -183,10 +194,13 @@ def _load_native() -> _NativeDihedral | None:
     except (AttributeError, OSError):
         return None
     rng = np.random.default_rng(20240607)
-    for shape in ((61, 97), (150, 40), (64, 64), (4, 9), (300, 257)):
-        noise = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
+    for shape in ((61, 97), (150, 40), (64, 64), (4, 9), (300, 257), (90, 70, 0)):
+        grey = len(shape) == 3  # a luma array: the same hash as its RGB expansion
+        noise = rng.integers(0, 256, size=(*shape[:2], 3), dtype=np.uint8)
         ramp = np.linspace(0, 255, shape[1], dtype=np.float64)[None, :, None]
         sample = np.clip(noise * 0.3 + ramp * 0.7, 0, 255).astype(np.uint8)
+        if grey:
+            sample = np.ascontiguousarray(sample[:, :, 0])
         try:
             if native(sample) != _reference_dihedral(sample):
                 return None
@@ -197,7 +211,7 @@ def _load_native() -> _NativeDihedral | None:
 
 def pdq_from_image(img: Image.Image) -> PdqHash:
     """PDQ of a Pillow image as it is (any mode; no resizing, no EXIF rotation)."""
-    return pdq_from_array(rgb_array(img))
+    return pdq_from_array(pdq_array(img))
 
 
 def hex_to_bytes(value: str) -> bytes:

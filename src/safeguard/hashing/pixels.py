@@ -50,6 +50,18 @@ def reduce_for_pdq(img: Image.Image, min_side: int = PDQ_MIN_SIDE) -> Image.Imag
     return img.reduce(factor) if factor > 1 else img
 
 
+def pdq_array(img: Image.Image) -> np.ndarray:
+    """What PDQ needs of ``img``: (height, width) ``uint8`` luma for greyscale, else RGB.
+
+    PDQ hashes luma only. A greyscale image (including a JPEG decoded straight to luma) gives
+    the same hash as its RGB expansion, without three channels to build and fold back.
+    """
+    img = to_8bit(img)
+    if img.mode == "L":
+        return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    return rgb_array(img)
+
+
 def rgb_array(img: Image.Image) -> np.ndarray:
     """A C-contiguous ``uint8`` array of shape (height, width, 3) for pdqhash."""
     img = to_8bit(img)
