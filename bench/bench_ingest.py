@@ -220,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-db", action="store_true", help="keep the SQLite file")
+    parser.add_argument(
+        "--tiny", action="store_true", help="80x60 pictures only: memory over very many files"
+    )
     parser.add_argument("--run-ingest", nargs=2, metavar=("URL", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -228,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(run_ingest(url, Path(root), args.workers)))
         return 0
 
-    spec = corpus.ExhibitSpec(seed=args.seed, files=args.files, bank=args.bank)
+    spec = corpus.ExhibitSpec(seed=args.seed, files=args.files, bank=args.bank, tiny=args.tiny)
     exhibit = corpus.exhibit_corpus(spec, log=lambda m: print(m, flush=True))
     print(f"exhibit: {exhibit.exhibit_dir} ({exhibit.counts}, {exhibit.total_bytes / 1e9:.2f} GB)")
     workdir = Path(tempfile.mkdtemp(prefix="ingest-db-", dir=common.DATA))
@@ -322,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(f"store: {counts}")
     path = common.write_result(
-        f"ingest-{args.files // 1000}k",
+        f"ingest-{args.files // 1000}k{'-tiny' if args.tiny else ''}",
         {
             "exhibit": {
                 "files": args.files,

@@ -528,6 +528,9 @@ class ExhibitSpec:
     seed: int = 1
     files: int = 100_000
     bank: int = 100_000
+    #: Every picture a tiny 80x60 JPEG or PNG (a few KB) and no 2 MP camera files: for
+    #: measuring the pipeline's memory on very many files rather than decoding.
+    tiny: bool = False
 
 
 @dataclass(frozen=True)
@@ -647,11 +650,31 @@ def _text(rng: random.Random) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def tiny_picture(seed: int, index: int, pool_size: int = _POOL) -> Image.Image:
+    """An 80x60 window of one of the pool's scenes (no grain): cheap, distinct pictures."""
+    rng = _rng(seed, "tiny", index)
+    base = _pool(seed, pool_size)[rng.randrange(pool_size)]
+    w = rng.randrange(200, 800)
+    h = w * 3 // 4
+    x, y = rng.randrange(base.width - w + 1), rng.randrange(base.height - h + 1)
+    return base.resize((80, 60), Image.Resampling.BILINEAR, box=(x, y, x + w, y + h))
+
+
 def _exhibit_bytes(
-    seed: int, item: ExhibitFile, pool_size: int, root: Path
+    seed: int, item: ExhibitFile, pool_size: int, root: Path, tiny: bool = False
 ) -> tuple[bytes, str | None]:
     """The file's bytes, and its PDQ (hex) when the bank should know it perceptually."""
     rng = _rng(seed, "content", item.index)
+    if tiny and item.kind in ("jpeg", "camera", "png", "near_dup"):
+        image = tiny_picture(
+            seed, item.source if item.kind == "near_dup" else item.index, pool_size
+        )
+        if item.kind == "png":
+            return encode_png(image), None
+        if item.kind == "near_dup":
+            return encode_jpeg(transform(image, "flip_h"), 80), None
+        pdq = _pdq_hex(image) if item.bank == "pdq" else None
+        return encode_jpeg(image, 85), pdq
     if item.kind == "jpeg":
         image, quality, has_exif = small_picture(seed, item.index, pool_size)
         exif = camera_exif(rng, rng.random() < 0.3) if has_exif else None
@@ -695,10 +718,10 @@ def _pdq_hex(image: Image.Image) -> str:
 
 
 def _make_exhibit_chunk(
-    task: tuple[Path, int, int, list[ExhibitFile]],
+    task: tuple[Path, int, int, list[ExhibitFile], bool],
 ) -> list[tuple[int, int, str, str, str | None]]:
     """Write a chunk of files; return (index, size, md5, sha1, pdq) for each."""
-    root, seed, pool_size, items = task
+    root, seed, pool_size, items, tiny = task
     out = []
     for item in items:
         path = root / "exhibit" / item.path
@@ -706,7 +729,7 @@ def _make_exhibit_chunk(
         if path.exists() and item.bank != "pdq":
             data = path.read_bytes()
         else:
-            data, pdq = _exhibit_bytes(seed, item, pool_size, root)
+            data, pdq = _exhibit_bytes(seed, item, pool_size, root, tiny)
             if not path.exists():
                 _write(path, data)
         out.append(
@@ -729,7 +752,8 @@ def exhibit_corpus(
 ) -> Exhibit:
     """Generate (or reuse) an exhibit folder and its bank CSV."""
     spec = spec or ExhibitSpec()
-    root = root or DATA / f"exhibit-v{VERSION}-s{spec.seed}-n{spec.files}"
+    suffix = "-tiny" if spec.tiny else ""
+    root = root or DATA / f"exhibit-v{VERSION}-s{spec.seed}-n{spec.files}{suffix}"
     manifest = root / f"manifest-b{spec.bank}.json"
     if manifest.exists():
         document = json.loads(manifest.read_text())
@@ -755,7 +779,8 @@ def exhibit_corpus(
     for batch in (first, second):
         step = 250
         chunks = [
-            (root, spec.seed, pool_size, batch[k : k + step]) for k in range(0, len(batch), step)
+            (root, spec.seed, pool_size, batch[k : k + step], spec.tiny)
+            for k in range(0, len(batch), step)
         ]
         for result in _run_ordered(_make_exhibit_chunk, chunks, workers):
             for index, size, md5, sha1, pdq in result:

@@ -53,3 +53,19 @@ def test_exhibit_is_deterministic_and_a_prefix_plan_is_stable(tmp_path: Path) ->
     assert sum(a.counts.values()) == 80 and a.counts["jpeg"] > 40
     assert a.bank_csv.read_text().count("\n") == 121  # header and 120 entries
     assert corpus.plan_exhibit(5, 40) == corpus.plan_exhibit(5, 80)[:40]
+
+
+def test_a_tiny_exhibit_has_only_tiny_pictures(tmp_path: Path) -> None:
+    from PIL import Image
+
+    spec = corpus.ExhibitSpec(seed=5, files=80, bank=120, tiny=True)
+    a = corpus.exhibit_corpus(spec, root=tmp_path / "a", workers=1)
+    b = corpus.exhibit_corpus(spec, root=tmp_path / "b", workers=1)
+    assert _tree(a.root) == _tree(b.root)
+    pictures = [
+        p for p in a.exhibit_dir.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+    ]
+    assert len(pictures) > 40
+    for path in pictures:
+        with Image.open(path) as img:
+            assert img.size == (80, 60), path
