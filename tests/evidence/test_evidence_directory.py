@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,19 +140,56 @@ def test_unreadable_file_is_an_error_and_the_walk_goes_on(
     assert error_for(found, "secret.txt") == "cannot open file: Permission denied"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file_by_mode(tmp_path: Path) -> None:
-    (tmp_path / "locked.txt").write_bytes(b"x")
-    (tmp_path / "locked.txt").chmod(0)
-    (tmp_path / "locked-dir").mkdir()
-    (tmp_path / "locked-dir").chmod(0)
-    (tmp_path / "open.txt").write_bytes(b"y")
+def _walk_unprivileged(root: Path) -> tuple[list[str], set[str]]:
+    """(paths, error paths) of a walk of ``root`` as an unprivileged user.
+
+    Root reads files whatever their mode, so as root the walk runs in a forked child that has
+    dropped to the ``nobody`` user (uid/gid 65534) first.
+    """
+    if os.geteuid() != 0:
+        found = walk_all(root)
+        return paths(found), {e.logical_path for e in errors(found)}
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            found = walk_all(root)
+            answer = {"paths": paths(found), "errors": [e.logical_path for e in errors(found)]}
+            os.write(write_end, json.dumps(answer).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged walk failed"
+    answer = json.loads(data)
+    return answer["paths"], set(answer["errors"])
+
+
+def test_unreadable_file_by_mode() -> None:
+    # Outside pytest's 0700 temporary tree, so that an unprivileged walker can get in.
+    root = Path(tempfile.mkdtemp(prefix="safeguard-modes-"))
     try:
-        found = walk_all(tmp_path)
+        root.chmod(0o755)
+        (root / "locked.txt").write_bytes(b"x")
+        (root / "locked.txt").chmod(0)
+        (root / "locked-dir").mkdir()
+        (root / "locked-dir").chmod(0)
+        (root / "open.txt").write_bytes(b"y")
+        (root / "open.txt").chmod(0o644)
+        walked, failed = _walk_unprivileged(root)
+        assert walked == ["open.txt"]
+        assert failed == {"locked.txt", "locked-dir"}
     finally:
-        (tmp_path / "locked-dir").chmod(0o700)
-    assert paths(found) == ["open.txt"]
-    assert {e.logical_path for e in errors(found)} == {"locked.txt", "locked-dir"}
+        (root / "locked-dir").chmod(0o700)
+        shutil.rmtree(root)
 
 
 def test_undecodable_file_name_becomes_escaped_text(tmp_path: Path) -> None:
