@@ -81,3 +81,41 @@ def test_review_prepare_and_serve_commands(sqlite_url: str) -> None:
     help_text = runner.invoke(app, ["serve", "--help"]).stdout
     for option in ("--port", "--secure-cookies", "--votes-required", "--break-reveals"):
         assert option in help_text
+
+
+def test_disable_enable_and_password_end_sessions(database_url: str) -> None:
+    from safeguard.review import auth
+
+    answer = "a long passphrase\n" * 2
+    assert runner.invoke(app, ["user", "add", "cy"], input=answer).exit_code == 0
+    with session_scope(database_url) as session:
+        user = session.scalar(select(User).where(User.username == "cy"))
+        token, _ = auth.start_session(session, user)
+        assert auth.authenticate(session, "cy", "a long passphrase") is not None
+
+    def signed_in() -> bool:
+        with session_scope(database_url) as session:
+            return auth.resume_session(session, token, 60) is not None
+
+    assert signed_in()
+    assert runner.invoke(app, ["user", "disable", "cy"]).exit_code == 0
+    assert not signed_in()
+    with session_scope(database_url) as session:
+        assert auth.authenticate(session, "cy", "a long passphrase") is None
+    assert runner.invoke(app, ["user", "enable", "cy"]).exit_code == 0
+    with session_scope(database_url) as session:
+        user = session.scalar(select(User).where(User.username == "cy"))
+        assert auth.authenticate(session, "cy", "a long passphrase") is not None
+        token, _ = auth.start_session(session, user)
+    short = runner.invoke(app, ["user", "password", "cy"], input="short\nshort\n")
+    assert short.exit_code == 1 and "at least" in short.stderr
+    changed = runner.invoke(app, ["user", "password", "cy"], input="another passphrase\n" * 2)
+    assert changed.exit_code == 0, changed.output
+    assert not signed_in()
+    with session_scope(database_url) as session:
+        assert auth.authenticate(session, "cy", "a long passphrase") is None
+        assert auth.authenticate(session, "cy", "another passphrase") is not None
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    assert actions == ["user_disable", "user_enable", "user_password"]
+    assert runner.invoke(app, ["user", "disable", "nobody"]).exit_code == 1
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from safeguard.store import audit
 from safeguard.store.database import session_scope
 from safeguard.store.previews import get_preview
 from safeguard.store.review_models import THUMB, AuditEvent
 from safeguard.web.app import route_table
+from tests.review.helpers import PASSWORD
 from tests.web.conftest import Site
 
 #: Routes anyone may call: the sign-in page and form, and the fixed static assets.
@@ -156,8 +159,6 @@ def test_session_cookies_are_http_only_and_strict(site: Site) -> None:
     assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie
     assert response.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    from dataclasses import replace
-
     site.app.state.settings = replace(site.app.state.settings, secure_cookies=True)
     page = client.get("/login")
     assert "secure" in page.headers["set-cookie"].lower()
@@ -179,6 +180,44 @@ def test_sign_in_out_and_a_wrong_password(site: Site) -> None:
     with session_scope(site.url) as session:
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
     assert actions == ["login_failed", "login", "logout"]
+
+
+def _try_password(client, username: str, password: str):  # noqa: ANN001, ANN202
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(site: Site) -> None:
+    site.app.state.settings = replace(
+        site.app.state.settings, login_max_failures=3, login_lockout_minutes=15
+    )
+    client, _ = site.client()
+    assert _try_password(client, "rx", "wrong once").status_code == 200
+    assert _try_password(client, "rx", PASSWORD).status_code == 303  # a success resets the run
+    for attempt in range(3):
+        assert _try_password(client, "rx", f"wrong {attempt}").status_code == 200
+    locked = _try_password(client, "rx", PASSWORD)  # even the right password, while locked
+    assert locked.status_code == 429 and "locked until" in locked.text
+    assert _try_password(client, "ry", PASSWORD).status_code == 303  # others are unaffected
+    with session_scope(site.url) as session:
+        rows = session.execute(
+            select(AuditEvent.action, AuditEvent.user_id).order_by(AuditEvent.seq)
+        ).all()
+        assert audit.verify(session) is None
+    rx, ry = site.users["rx"], site.users["ry"]
+    assert rows == [
+        ("login_failed", rx), ("login", rx),
+        ("login_failed", rx), ("login_failed", rx), ("login_failed", rx),
+        ("login_locked", rx), ("login", ry),
+    ]  # fmt: skip
+    # The lock lifts once the last failure is older than the lockout.
+    site.app.state.settings = replace(site.app.state.settings, login_lockout_minutes=0)
+    assert _try_password(client, "rx", PASSWORD).status_code == 303
 
 
 def test_cards_are_blurred_until_revealed_and_reveals_are_audited(site: Site) -> None:

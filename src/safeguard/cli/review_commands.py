@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.review.auth import add_user
+from safeguard.review.auth import add_user, set_password
 from safeguard.review.previews import prepare_case
 from safeguard.review.settings import ReviewSettings
 from safeguard.store import audit
@@ -64,6 +64,56 @@ def user_assign(username: str, case: str) -> None:
     except NotFound as error:
         raise _fail(str(error)) from None
     console.print(f"{username} is assigned to {case}")
+
+
+def _set_active(username: str, active: bool) -> None:
+    try:
+        with session_scope() as session:
+            user = user_store.get_user(session, username)
+            user.active = active
+            if not active:
+                user_store.drop_user_sessions(session, user.id)
+            action = "user_enable" if active else "user_disable"
+            audit.append(session, action, detail={"user": username, "by": "cli"})
+    except NotFound as error:
+        raise _fail(str(error)) from None
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Stop a user signing in and end their sessions (their votes and audit entries stay)."""
+    _set_active(username, False)
+    console.print(f"{username} is disabled")
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Let a disabled user sign in again."""
+    _set_active(username, True)
+    console.print(f"{username} is enabled")
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: str = typer.Option(
+        ...,
+        prompt="New password",
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="SAFEGUARD_NEW_PASSWORD",
+        help="Asked for when left out (or read from SAFEGUARD_NEW_PASSWORD).",
+    ),
+) -> None:
+    """Set a user's password; their sessions end."""
+    try:
+        with session_scope() as session:
+            user = user_store.get_user(session, username)
+            set_password(session, user, password)
+            audit.append(session, "user_password", detail={"user": username, "by": "cli"})
+    except (NotFound, ValueError) as error:
+        raise _fail(str(error)) from None
+    console.print(f"password of {username} changed")
 
 
 @user_app.command("list")

@@ -61,9 +61,7 @@ def pdq_from_array(rgb: np.ndarray) -> PdqHash:
     """
     grey = rgb.ndim == 2 and rgb.dtype == np.uint8
     if not grey and (rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8):
-        raise ValueError(
-            f"expected a (h, w, 3) or (h, w) uint8 array, got {rgb.shape} {rgb.dtype}"
-        )
+        raise ValueError(f"expected a (h, w, 3) or (h, w) uint8 array, got {rgb.shape} {rgb.dtype}")
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ValueError("cannot hash an empty image")
     native = _native()

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from safeguard.store import audit
 from safeguard.store import users as user_store
 from safeguard.store.review_models import User, WebSession
 
@@ -30,6 +31,14 @@ def add_user(
     return user_store.create_user(session, username, hash_password(password), role, display_name)
 
 
+def set_password(session: Session, user: User, password: str) -> None:
+    """A new password (same rules as for a new user); every session of the user ends."""
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    user.password_hash = hash_password(password)
+    user_store.drop_user_sessions(session, user.id)
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, or None (same work either way)."""
     user = user_store.find_user(session, username)
@@ -42,6 +51,31 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def locked_until(
+    session: Session, user: User, max_failures: int, lockout: timedelta
+) -> datetime | None:
+    """When the user may next try to sign in, if ``max_failures`` sign-ins failed in a row
+    within ``lockout`` (counted from the audit log, so every server process agrees); else None.
+
+    A successful sign-in ends a run of failures; the lock lifts ``lockout`` after the failure
+    that completed the run.
+    """
+    if max_failures <= 0:
+        return None
+    now = datetime.now(UTC)
+    failures: list[str] = []
+    for at, action in audit.recent_actions(
+        session, user.id, ("login", "login_failed"), now - lockout
+    ):
+        if action == "login":
+            break
+        failures.append(at)
+    if len(failures) < max_failures:
+        return None
+    completed = datetime.strptime(failures[max_failures - 1], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return completed.replace(tzinfo=UTC) + lockout
 
 
 def _token_hash(token: str) -> str:

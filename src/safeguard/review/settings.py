@@ -23,6 +23,10 @@ class ReviewSettings:
     secure_cookies: bool = False
     #: Sign a session out after this many minutes without a request.
     session_idle_minutes: int = 480
+    #: After this many failed sign-ins in a row an account is locked (0: never) ...
+    login_max_failures: int = 5
+    #: ... for this many minutes from the last of them.
+    login_lockout_minutes: int = 15
 
     @classmethod
     def from_env(cls, **overrides: object) -> ReviewSettings:
@@ -32,6 +36,10 @@ class ReviewSettings:
             "break_after_minutes": _int("SAFEGUARD_BREAK_MINUTES", cls.break_after_minutes),
             "secure_cookies": os.environ.get("SAFEGUARD_SECURE_COOKIES", "") in ("1", "true"),
             "session_idle_minutes": _int("SAFEGUARD_SESSION_MINUTES", cls.session_idle_minutes),
+            "login_max_failures": _int("SAFEGUARD_LOGIN_FAILURES", cls.login_max_failures),
+            "login_lockout_minutes": _int(
+                "SAFEGUARD_LOGIN_LOCKOUT_MINUTES", cls.login_lockout_minutes
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -212,3 +212,19 @@ def recent(session: Session, limit: int = 50, case_id: int | None = None) -> lis
     if case_id is not None:
         query = query.where(AuditEvent.case_id == case_id)
     return [json.loads(body) for body in session.scalars(query)]
+
+
+def recent_actions(
+    session: Session, user_id: int, actions: tuple[str, ...], since: datetime
+) -> list[tuple[str, str]]:
+    """(at, action) of the user's events of these kinds since ``since``, newest first."""
+    rows = session.execute(
+        select(AuditEvent.at, AuditEvent.action)
+        .where(
+            AuditEvent.user_id == user_id,
+            AuditEvent.action.in_(actions),
+            AuditEvent.at >= timestamp(since),
+        )
+        .order_by(AuditEvent.seq.desc())
+    ).all()
+    return [(at, action) for at, action in rows]

@@ -123,3 +123,8 @@ def drop_session(session: Session, token_hash: str) -> None:
 
 def drop_sessions_before(session: Session, cutoff: datetime) -> None:
     session.execute(delete(WebSession).where(WebSession.last_seen_at < cutoff))
+
+
+def drop_user_sessions(session: Session, user_id: int) -> None:
+    """Sign the user out everywhere."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))

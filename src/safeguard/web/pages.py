@@ -97,9 +97,11 @@ def _cookie(request: Request, response: Response, name: str, value: str, max_age
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, error: str | None = None) -> Response:
+def login_page(request: Request, error: str | None = None, status_code: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
-    response = _page(request, "login.html", None, None, login_csrf=token, error=error)
+    response = _page(
+        request, "login.html", None, None, login_csrf=token, error=error, status_code=status_code
+    )
     _cookie(request, response, LOGIN_COOKIE, token, 1800)
     return response
 
@@ -114,13 +116,32 @@ def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not auth.csrf_matches(expected, csrf_token):
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong")
+    settings = settings_of(request)
     with store(request, write=True) as session:
+        known = user_store.find_user(session, username)
+        until = known and auth.locked_until(
+            session,
+            known,
+            settings.login_max_failures,
+            timedelta(minutes=settings.login_lockout_minutes),
+        )
+        if known is not None and until:
+            audit.append(
+                session, "login_locked", user_id=known.id, detail={"username": username[:100]}
+            )
+            locked = f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC."
+            return login_page(request, error=locked, status_code=429)
         user = auth.authenticate(session, username, password)
         if user is None:
-            audit.append(session, "login_failed", detail={"username": username[:100]})
+            audit.append(
+                session,
+                "login_failed",
+                user_id=known.id if known is not None else None,
+                detail={"username": username[:100]},
+            )
             token = None
         else:
-            idle = timedelta(minutes=settings_of(request).session_idle_minutes)
+            idle = timedelta(minutes=settings.session_idle_minutes)
             user_store.drop_sessions_before(session, datetime.now(UTC) - idle)
             token, _ = auth.start_session(session, user)
             audit.append(session, "login", user_id=user.id, username=user.username)
