@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
 from safeguard.matching.decide import FoundMatch, decide
-from safeguard.matching.groups import near_duplicate_groups
+from safeguard.matching.groups import near_duplicate_groups, video_links
+from safeguard.matching.video_match import pack_frames
 from safeguard.store.database import session_scope
 from safeguard.store.models import (
     Bank,
@@ -28,6 +29,7 @@ from safeguard.store.models import (
     Match,
     Media,
 )
+from safeguard.store.video import media_frames
 from safeguard.triage.bank_indexes import bank_index
 from safeguard.triage.progress import NoProgress, Progress
 from safeguard.triage.video_matching import VideoMatching
@@ -141,9 +143,16 @@ def _group_new_media(
     # Only the columns grouping needs, joined rather than listed (no parameter cap to meet).
     wanted = set(new)
     media = {
-        media_id: (dihedral, quality, width, height)
-        for media_id, dihedral, quality, width, height in session.execute(
-            select(Media.id, Media.pdq_dihedral, Media.pdq_quality, Media.width, Media.height)
+        media_id: (dihedral, quality, width, height, kind)
+        for media_id, dihedral, quality, width, height, kind in session.execute(
+            select(
+                Media.id,
+                Media.pdq_dihedral,
+                Media.pdq_quality,
+                Media.width,
+                Media.height,
+                Media.kind,
+            )
             .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
             .where(ExhibitMedia.exhibit_id == exhibit_id)
         )
@@ -153,8 +162,17 @@ def _group_new_media(
         media[m][0].split() if media[m][0] and (media[m][1] or 0) >= options.min_quality else None
         for m in new
     ]
+    # New videos are grouped by vPDQ: re-encodings and clips of one video make one card.
+    position = {m: i for i, m in enumerate(new)}
+    frames = {
+        position[m]: pack_frames(f, quality=options.video_min_quality)
+        for m, f in media_frames(
+            session, (m for m in new if media[m][4] == MediaKind.VIDEO)
+        ).items()
+    }
+    links = video_links(frames, options.video_distance)
     groups: list[tuple[DupGroup, list[int]]] = []
-    for members in near_duplicate_groups(hashes, options.group_radius):
+    for members in near_duplicate_groups(hashes, options.group_radius, links):
         ids = [new[i] for i in members]
         # The representative is the best-quality, largest member: what a reviewer should see.
         representative = max(
