@@ -24,33 +24,46 @@ def near_duplicate_groups(
 ) -> list[list[int]]:
     """Group items whose PDQ hashes (any of their eight variants) lie within ``radius``.
 
-    ``hashes[i]`` is the list of dihedral variants of item i (original first), or None for items
-    without a usable hash; those end up alone unless ``links`` (pairs of positions known to be
-    near-duplicates by other means, e.g. :func:`video_links`) join them to others. Grouping is
-    transitive (single linkage). Returns the groups as lists of item positions, each sorted,
-    ordered by first member.
+    ``hashes[i]`` is the list of the eight dihedral variants of item i (original first), or None
+    for items without a usable hash; those end up alone unless ``links`` (pairs of positions
+    known to be near-duplicates by other means, e.g. :func:`video_links`) join them to others.
+    Grouping is transitive (single linkage). Returns the groups as lists of item positions, each
+    sorted, ordered by first member.
     """
     n = len(hashes)
+    dihedral = np.zeros((n, 8, 32), np.uint8)
+    usable = np.zeros(n, bool)
+    for i, variants in enumerate(hashes):
+        if variants:
+            packed = np.frombuffer(bytes.fromhex("".join(variants)), np.uint8)
+            dihedral[i, : len(variants)] = packed.reshape(-1, 32)
+            dihedral[i, len(variants) :] = dihedral[i, 0]
+            usable[i] = True
+    return near_duplicate_groups_packed(dihedral, usable, radius, links)
+
+
+def near_duplicate_groups_packed(
+    dihedral: np.ndarray,
+    usable: np.ndarray,
+    radius: int = 31,
+    links: Iterable[tuple[int, int]] = (),
+) -> list[list[int]]:
+    """:func:`near_duplicate_groups` of ``uint8[n, 8, 32]`` hashes (variant 0 the original),
+    where ``usable[i]`` says whether item i's hashes count."""
+    n = int(dihedral.shape[0])
     parent = list(range(n))
     for i, j in links:
         a, b = _find(parent, i), _find(parent, j)
         if a != b:
             parent[max(a, b)] = min(a, b)
-    hashed = [i for i in range(n) if hashes[i]]
-    if hashed:
-        originals = np.frombuffer(
-            b"".join(bytes.fromhex(hashes[i][0]) for i in hashed), dtype=np.uint8
-        ).reshape(len(hashed), 32)
-        index = PdqIndex.build(originals, np.array(hashed, dtype=np.int64))
-        queries, owners = [], []
-        for i in hashed:
-            for variant in hashes[i]:
-                queries.append(bytes.fromhex(variant))
-                owners.append(i)
-        query_array = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
-        result = index.search(query_array, radius)
-        for q, other in zip(result.query_index.tolist(), result.ids.tolist(), strict=True):
-            a, b = _find(parent, owners[q]), _find(parent, other)
+    hashed = np.flatnonzero(usable)
+    if hashed.size:
+        index = PdqIndex.build(np.ascontiguousarray(dihedral[hashed, 0]), hashed.astype(np.int64))
+        queries = np.ascontiguousarray(dihedral[hashed]).reshape(-1, 32)
+        result = index.search(queries, radius)
+        owners = hashed[result.query_index // 8].tolist()
+        for owner, other in zip(owners, result.ids.tolist(), strict=True):
+            a, b = _find(parent, owner), _find(parent, other)
             if a != b:
                 parent[max(a, b)] = min(a, b)
     members: dict[int, list[int]] = {}

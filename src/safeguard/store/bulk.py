@@ -1,9 +1,11 @@
-"""Batched inserts that ignore rows already present, on SQLite and PostgreSQL alike."""
+"""Batched inserts (ignoring rows already present, or returning new ids), on SQLite and
+PostgreSQL alike."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,3 +22,16 @@ def insert_ignoring_duplicates(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).on_conflict_do_nothing(index_elements=list(conflict))
     session.execute(statement, list(rows))
+
+
+def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[dict]) -> list[int]:
+    """Insert rows in bulk (INSERT ... RETURNING, in steps) and return their ids in row order."""
+    ids: list[int] = []
+    statement = sql_insert(model).returning(
+        model.id,  # type: ignore[attr-defined]
+        sort_by_parameter_order=True,
+    )
+    for start in range(0, len(rows), 10_000):
+        part = list(rows[start : start + 10_000])
+        ids.extend(session.scalars(statement, part).all())
+    return ids

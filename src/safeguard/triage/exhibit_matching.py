@@ -7,17 +7,19 @@ re-run at any time (after a crash, or after a new bank arrives) and always ends 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
-from safeguard.matching.decide import FoundMatch, decide
-from safeguard.matching.groups import near_duplicate_groups, video_links
+from safeguard.matching.decide import Decision, FoundMatch, decide
+from safeguard.matching.groups import near_duplicate_groups_packed, video_links
 from safeguard.matching.video_match import pack_frames
+from safeguard.store.bulk import insert_returning_ids
 from safeguard.store.database import session_scope
 from safeguard.store.models import (
     Bank,
@@ -73,6 +75,10 @@ def _categories_of(session: Session, entry_ids: list[int], chunk: int = 10_000) 
     return categories
 
 
+#: Media read, hashed and searched per step: memory stays bounded however large the exhibit.
+_STEP = 20_000
+
+
 def _perceptual_matches(
     session: Session, exhibit_id: int, options: MatchOptions
 ) -> dict[int, list[FoundMatch]]:
@@ -81,7 +87,7 @@ def _perceptual_matches(
     indexes = [index for bank in banks if (index := bank_index(session, bank, options.min_quality))]
     if not indexes:
         return found
-    media = session.execute(
+    query = (
         select(Media.id, Media.pdq_dihedral)
         .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
         .where(
@@ -90,29 +96,22 @@ def _perceptual_matches(
             Media.pdq_quality >= options.min_quality,
         )
         .order_by(Media.id)
-    ).all()
-    owners: list[tuple[int, int]] = []
-    queries: list[bytes] = []
-    for media_id, dihedral in media:
-        for variant, pdq in enumerate(dihedral.split()):
-            owners.append((media_id, variant))
-            queries.append(bytes.fromhex(pdq))
-    if not queries:
-        return found
-    array = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
+    )
     best: dict[tuple[int, int], tuple[int, int]] = {}
-    for index in indexes:
-        result = index.search(array, options.radius)
-        for q, entry_id, distance in zip(
-            result.query_index.tolist(),
-            result.ids.tolist(),
-            result.distances.tolist(),
-            strict=True,
-        ):
-            media_id, variant = owners[q]
-            key = (media_id, entry_id)
-            if key not in best or (distance, variant) < best[key]:
-                best[key] = (distance, variant)
+    for part in session.execute(query.execution_options(yield_per=_STEP)).partitions():
+        media_ids, dihedral = _packed_dihedral(part)
+        queries = dihedral.reshape(-1, 32)  # query q is variant q % 8 of media q // 8
+        for index in indexes:
+            result = index.search(queries, options.radius)
+            for q, entry_id, distance in zip(
+                result.query_index.tolist(),
+                result.ids.tolist(),
+                result.distances.tolist(),
+                strict=True,
+            ):
+                key = (int(media_ids[q // 8]), entry_id)
+                if key not in best or (distance, q % 8) < best[key]:
+                    best[key] = (distance, q % 8)
     categories = _categories_of(session, sorted({entry_id for _, entry_id in best}))
     for (media_id, entry_id), (distance, variant) in sorted(best.items()):
         found[media_id].append(
@@ -121,6 +120,13 @@ def _perceptual_matches(
             )
         )
     return found
+
+
+def _packed_dihedral(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """(media ids, uint8[n, 8, 32] hashes) of (media id, eight space-separated hex hashes) rows."""
+    media_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    raw = bytes.fromhex("".join(r[1] for r in rows))  # fromhex skips the spaces
+    return media_ids, np.frombuffer(raw, dtype=np.uint8).reshape(len(rows), 8, 32)
 
 
 def _clear(session: Session, exhibit_id: int) -> None:
@@ -135,60 +141,57 @@ def _clear(session: Session, exhibit_id: int) -> None:
 
 
 def _group_new_media(
-    session: Session, exhibit_id: int, rows: dict[int, ExhibitMedia], options: MatchOptions
-) -> None:
-    new = sorted(m for m, row in rows.items() if row.status == MediaStatus.NEW)
-    if not new:
-        return
-    # Only the columns grouping needs, joined rather than listed (no parameter cap to meet).
-    wanted = set(new)
-    media = {
-        media_id: (dihedral, quality, width, height, kind)
-        for media_id, dihedral, quality, width, height, kind in session.execute(
-            select(
-                Media.id,
-                Media.pdq_dihedral,
-                Media.pdq_quality,
-                Media.width,
-                Media.height,
-                Media.kind,
-            )
-            .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
-            .where(ExhibitMedia.exhibit_id == exhibit_id)
+    session: Session, exhibit_id: int, new: np.ndarray, options: MatchOptions
+) -> list[tuple[int, int]]:
+    """Insert the near-duplicate groups of the new media (sorted ids); (media id, group id)."""
+    if not new.size:
+        return []
+    n = int(new.size)
+    dihedral = np.zeros((n, 8, 32), np.uint8)
+    usable = np.zeros(n, bool)
+    quality = np.zeros(n, np.int64)
+    pixels = np.zeros(n, np.int64)
+    videos: list[int] = []
+    query = (
+        select(
+            Media.id, Media.pdq_dihedral, Media.pdq_quality, Media.width, Media.height, Media.kind
         )
-        if media_id in wanted
-    }
-    hashes = [
-        media[m][0].split() if media[m][0] and (media[m][1] or 0) >= options.min_quality else None
-        for m in new
-    ]
+        .join(ExhibitMedia, ExhibitMedia.media_id == Media.id)
+        .where(ExhibitMedia.exhibit_id == exhibit_id, ExhibitMedia.status == MediaStatus.NEW)
+        .order_by(Media.id)
+    )
+    for part in session.execute(query.execution_options(yield_per=_STEP)).partitions():
+        at = np.searchsorted(new, [r[0] for r in part])
+        hashed = [k for k, r in enumerate(part) if r[1] and (r[2] or 0) >= options.min_quality]
+        if hashed:
+            _, packed = _packed_dihedral([part[k] for k in hashed])
+            dihedral[at[hashed]] = packed
+            usable[at[hashed]] = True
+        for k, (media_id, _, q, width, height, kind) in enumerate(part):
+            quality[at[k]] = q or 0
+            pixels[at[k]] = (width or 0) * (height or 0)
+            if kind == MediaKind.VIDEO:
+                videos.append(media_id)
     # New videos are grouped by vPDQ: re-encodings and clips of one video make one card.
-    position = {m: i for i, m in enumerate(new)}
     frames = {
-        position[m]: pack_frames(f, quality=options.video_min_quality)
-        for m, f in media_frames(
-            session, (m for m in new if media[m][4] == MediaKind.VIDEO)
-        ).items()
+        int(np.searchsorted(new, m)): pack_frames(f, quality=options.video_min_quality)
+        for m, f in media_frames(session, videos).items()
     }
     links = video_links(frames, options.video_distance)
-    groups: list[tuple[DupGroup, list[int]]] = []
-    for members in near_duplicate_groups(hashes, options.group_radius, links):
-        ids = [new[i] for i in members]
-        # The representative is the best-quality, largest member: what a reviewer should see.
-        representative = max(
-            ids,
-            key=lambda m: (media[m][1] or 0, (media[m][2] or 0) * (media[m][3] or 0), -m),
-        )
-        group = DupGroup(
-            exhibit_id=exhibit_id, representative_media_id=representative, size=len(ids)
-        )
-        groups.append((group, ids))
-    # One flush inserts every group, in this order (so with the ids one flush per group gave).
-    session.add_all([group for group, _ in groups])
-    session.flush()
-    for group, ids in groups:
-        for m in ids:
-            rows[m].group_id = group.id
+    grouped = near_duplicate_groups_packed(dihedral, usable, options.group_radius, links)
+    del dihedral
+    # The representative is the best-quality, largest member: what a reviewer should see.
+    groups = [max(members, key=lambda k: (quality[k], pixels[k], -new[k])) for members in grouped]
+    rows = [
+        {"exhibit_id": exhibit_id, "representative_media_id": int(new[k]), "size": len(members)}
+        for k, members in zip(groups, grouped, strict=True)
+    ]
+    ids = insert_returning_ids(session, DupGroup, rows)
+    return [
+        (int(new[k]), group_id)
+        for members, group_id in zip(grouped, ids, strict=True)
+        for k in members
+    ]
 
 
 def match_exhibit(
@@ -197,33 +200,41 @@ def match_exhibit(
     progress: Progress | None = None,
     database_url: str | None = None,
 ) -> None:
+    """Match, decide and group the exhibit's media in one transaction (see the module doc).
+
+    Memory: arrays of the exhibit's media ids and kinds, the matches found, and, for grouping,
+    the new media's hashes (about 300 bytes an item); rows are written with bulk statements.
+    """
     options = options or MatchOptions()
     progress = progress or NoProgress()
     with session_scope(database_url) as session:
         _clear(session, exhibit_id)
-        media_kinds = dict(
+        media_ids, kinds = _exhibit_media(session, exhibit_id)
+        other = kinds == _KINDS.index(MediaKind.OTHER)
+        progress.phase("matching", int(media_ids.size))
+        for start in range(0, media_ids.size, _STEP):  # no match: new, or not media
             session.execute(
-                select(Media.id, Media.kind)
-                .join(FileRecord, FileRecord.media_id == Media.id)
-                .where(FileRecord.exhibit_id == exhibit_id)
-                .distinct()
-            ).all()
-        )
-        progress.phase("matching", len(media_kinds))
-        rows = {
-            media_id: ExhibitMedia(exhibit_id=exhibit_id, media_id=media_id, status="new")
-            for media_id in sorted(media_kinds)
-        }
-        session.add_all(rows.values())
-        session.flush()
+                insert(ExhibitMedia),
+                [
+                    {
+                        "exhibit_id": exhibit_id,
+                        "media_id": int(m),
+                        "status": str(MediaStatus.NOT_MEDIA if o else MediaStatus.NEW),
+                        "category": None,
+                    }
+                    for m, o in zip(
+                        media_ids[start : start + _STEP], other[start : start + _STEP], strict=True
+                    )
+                ],
+            )
         exact = _exact_matches(session, exhibit_id)
         perceptual = _perceptual_matches(session, exhibit_id, options)
         video = VideoMatching(  # vPDQ full and clip matches of videos with no exact match
             session, exhibit_id, exact, distance=options.video_distance,
             quality=options.video_min_quality,
         )  # fmt: skip
-        deciding: list[tuple[ExhibitMedia, Match]] = []
-        for media_id, row in rows.items():
+        decided: list[tuple[int, Decision, Match | None]] = []
+        for media_id in sorted(set(exact) | set(perceptual) | set(video.media_ids())):
             found = exact.get(media_id, []) + perceptual.get(media_id, []) + video.found(media_id)
             stored = {}
             for m in found:
@@ -239,17 +250,69 @@ def match_exhibit(
                 session.add(match)
                 stored[m] = match
             video.remember(media_id, stored)
-            decision = decide(MediaKind(media_kinds[media_id]), found)
-            row.status = str(decision.status)
-            row.category = decision.category
-            if decision.deciding is not None:
-                deciding.append((row, stored[decision.deciding]))
-            progress.advance()
+            at = int(np.searchsorted(media_ids, media_id))
+            decision = decide(_KINDS[kinds[at]], found)
+            deciding = stored[decision.deciding] if decision.deciding is not None else None
+            decided.append((media_id, decision, deciding))
         session.flush()  # every match inserted, in the order added: now they have their ids
-        for row, match in deciding:
-            row.deciding_match_id = match.id
+        _update_rows(
+            session,
+            exhibit_id,
+            [
+                {
+                    "m": media_id,
+                    "status": str(decision.status),
+                    "category": decision.category,
+                    "deciding_match_id": match.id if match is not None else None,
+                }
+                for media_id, decision, match in decided
+            ],
+        )
+        progress.advance(int(media_ids.size))
         video.store_details(session)
-        _group_new_media(session, exhibit_id, rows, options)
+        new = np.setdiff1d(
+            media_ids[~other],
+            [m for m, d, _ in decided if d.status != MediaStatus.NEW],
+            assume_unique=True,
+        )
+        memberships = _group_new_media(session, exhibit_id, new, options)
+        _update_rows(session, exhibit_id, [{"m": m, "group_id": g} for m, g in memberships])
         exhibit = session.get(Exhibit, exhibit_id)
         exhibit.state = "complete"
         exhibit.completed_at = datetime.now(UTC)
+
+
+#: Media kinds by code, for arrays of kinds.
+_KINDS: list[MediaKind] = list(MediaKind)
+
+
+def _exhibit_media(session: Session, exhibit_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exhibit's media ids (sorted) and their kinds (codes: positions in ``_KINDS``)."""
+    rows = session.execute(
+        select(Media.id, Media.kind)
+        .join(FileRecord, FileRecord.media_id == Media.id)
+        .where(FileRecord.exhibit_id == exhibit_id)
+        .distinct()
+        .order_by(Media.id)
+    ).all()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    codes = {str(kind): code for code, kind in enumerate(_KINDS)}
+    kinds = np.fromiter((codes[r[1]] for r in rows), dtype=np.int8, count=len(rows))
+    return ids, kinds
+
+
+def _update_rows(session: Session, exhibit_id: int, values: list[dict]) -> None:
+    """Set columns of the exhibit's rows by media id (key ``m``), in bulk, in steps."""
+    if not values:
+        return
+    columns = [k for k in values[0] if k != "m"]
+    statement = (
+        update(ExhibitMedia.__table__)
+        .where(
+            ExhibitMedia.__table__.c.exhibit_id == exhibit_id,
+            ExhibitMedia.__table__.c.media_id == bindparam("m"),
+        )
+        .values({c: bindparam(c) for c in columns})
+    )
+    for start in range(0, len(values), _STEP):
+        session.execute(statement, values[start : start + _STEP])

@@ -143,6 +143,10 @@ class VideoMatching:
         )
         self._stored: list[tuple[Match, VideoMatch]] = []
 
+    def media_ids(self) -> list[int]:
+        """The media items with candidate matches."""
+        return sorted(self._found)
+
     def found(self, media_id: int) -> list[FoundMatch]:
         """The candidate matches of one media item, for ``decide``."""
         return [v.found for v in self._found.get(media_id, [])]
