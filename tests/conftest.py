@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,12 +48,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable; ./run test should have started it")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    with scratch_postgres_database() as url:
+        os.environ["SAFEGUARD_DATABASE_URL"] = url
+        try:
+            yield url
+        finally:
+            os.environ.pop("SAFEGUARD_DATABASE_URL", None)
+
+
+@contextmanager
+def scratch_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for the duration; dropped (connections closed) after."""
     name = f"sg_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    os.environ["SAFEGUARD_DATABASE_URL"] = url
     try:
         yield url
     finally:
@@ -62,7 +73,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-        os.environ.pop("SAFEGUARD_DATABASE_URL", None)
 
 
 @pytest.fixture

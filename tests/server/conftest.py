@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
 
 from safeguard.demo.corpus import DemoCorpus, generate_demo
 from safeguard.review import auth
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import scratch_postgres_database
 
 
 @pytest.fixture(autouse=True)
@@ -32,17 +30,5 @@ def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'second.sqlite'}"
         return
-    name = f"sg_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_postgres_database() as url:
         yield url
-    finally:
-        from safeguard.store.database import engine_for
-
-        engine_for(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

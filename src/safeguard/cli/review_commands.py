@@ -27,19 +27,24 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _password_option(prompt: bool | str) -> str:
+    """A password asked for twice, hidden (or read from SAFEGUARD_NEW_PASSWORD)."""
+    return typer.Option(
+        ...,
+        prompt=prompt,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="SAFEGUARD_NEW_PASSWORD",
+        help="Asked for when left out (or read from SAFEGUARD_NEW_PASSWORD).",
+    )
+
+
 @user_app.command("add")
 def user_add(
     username: str,
     role: str = typer.Option("reviewer", help=f"One of {', '.join(user_store.ROLES)}."),
     name: str = typer.Option(None, help="Display name."),
-    password: str = typer.Option(
-        ...,
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        envvar="SAFEGUARD_NEW_PASSWORD",
-        help="Asked for when left out (or read from SAFEGUARD_NEW_PASSWORD).",
-    ),
+    password: str = _password_option(True),
 ) -> None:
     """Add a user (argon2id password hash)."""
     try:
@@ -96,14 +101,7 @@ def user_enable(username: str) -> None:
 @user_app.command("password")
 def user_password(
     username: str,
-    password: str = typer.Option(
-        ...,
-        prompt="New password",
-        hide_input=True,
-        confirmation_prompt=True,
-        envvar="SAFEGUARD_NEW_PASSWORD",
-        help="Asked for when left out (or read from SAFEGUARD_NEW_PASSWORD).",
-    ),
+    password: str = _password_option("New password"),
 ) -> None:
     """Set a user's password; their sessions end."""
     try:
