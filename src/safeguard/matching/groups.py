@@ -9,6 +9,9 @@ import numpy as np
 from safeguard.matching.pdq_index import PdqIndex
 from safeguard.matching.video_match import PackedFrames, match_video
 
+#: Items whose eight hashes are searched at once when grouping.
+_BLOCK = 20_000
+
 
 def _find(parent: list[int], i: int) -> int:
     while parent[i] != i:
@@ -59,13 +62,16 @@ def near_duplicate_groups_packed(
     hashed = np.flatnonzero(usable)
     if hashed.size:
         index = PdqIndex.build(np.ascontiguousarray(dihedral[hashed, 0]), hashed.astype(np.int64))
-        queries = np.ascontiguousarray(dihedral[hashed]).reshape(-1, 32)
-        result = index.search(queries, radius)
-        owners = hashed[result.query_index // 8].tolist()
-        for owner, other in zip(owners, result.ids.tolist(), strict=True):
-            a, b = _find(parent, owner), _find(parent, other)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
+        # In blocks of items: the search's working memory stays bounded however many there are.
+        for start in range(0, hashed.size, _BLOCK):
+            block = hashed[start : start + _BLOCK]
+            result = index.search(np.ascontiguousarray(dihedral[block]).reshape(-1, 32), radius)
+            owners = block[result.query_index // 8]
+            pairs = np.unique(np.stack([owners, result.ids], axis=1)[owners != result.ids], axis=0)
+            for owner, other in pairs.tolist():
+                a, b = _find(parent, owner), _find(parent, other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
     members: dict[int, list[int]] = {}
     for i in range(n):
         members.setdefault(_find(parent, i), []).append(i)

@@ -3,7 +3,8 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,14 +25,20 @@ def insert_ignoring_duplicates(
     session.execute(statement, list(rows))
 
 
-def insert_returning_ids(session: Session, model: type[Base], rows: Sequence[dict]) -> list[int]:
+def insert_returning_ids(session: Session, model: type[Base], rows: Iterable[dict]) -> list[int]:
     """Insert rows in bulk (INSERT ... RETURNING, in steps) and return their ids in row order."""
     ids: list[int] = []
     statement = sql_insert(model).returning(
         model.id,  # type: ignore[attr-defined]
         sort_by_parameter_order=True,
     )
-    for start in range(0, len(rows), 10_000):
-        part = list(rows[start : start + 10_000])
+    for part in in_steps(rows, 10_000):
         ids.extend(session.scalars(statement, part).all())
     return ids
+
+
+def in_steps(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Lists of up to ``size`` items (``itertools.batched`` arrived only in Python 3.12)."""
+    iterator = iter(items)
+    while part := list(islice(iterator, size)):
+        yield part

@@ -7,7 +7,7 @@ re-run at any time (after a crash, or after a new bank arrives) and always ends 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,7 +19,7 @@ from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
 from safeguard.matching.decide import Decision, FoundMatch, decide
 from safeguard.matching.groups import near_duplicate_groups_packed, video_links
 from safeguard.matching.video_match import pack_frames
-from safeguard.store.bulk import insert_returning_ids
+from safeguard.store.bulk import in_steps, insert_returning_ids
 from safeguard.store.database import session_scope
 from safeguard.store.models import (
     Bank,
@@ -142,10 +142,10 @@ def _clear(session: Session, exhibit_id: int) -> None:
 
 def _group_new_media(
     session: Session, exhibit_id: int, new: np.ndarray, options: MatchOptions
-) -> list[tuple[int, int]]:
+) -> Iterable[tuple[int, int]]:
     """Insert the near-duplicate groups of the new media (sorted ids); (media id, group id)."""
     if not new.size:
-        return []
+        return ()
     n = int(new.size)
     dihedral = np.zeros((n, 8, 32), np.uint8)
     usable = np.zeros(n, bool)
@@ -182,16 +182,19 @@ def _group_new_media(
     del dihedral
     # The representative is the best-quality, largest member: what a reviewer should see.
     groups = [max(members, key=lambda k: (quality[k], pixels[k], -new[k])) for members in grouped]
-    rows = [
-        {"exhibit_id": exhibit_id, "representative_media_id": int(new[k]), "size": len(members)}
-        for k, members in zip(groups, grouped, strict=True)
-    ]
-    ids = insert_returning_ids(session, DupGroup, rows)
-    return [
+    ids = insert_returning_ids(
+        session,
+        DupGroup,
+        (
+            {"exhibit_id": exhibit_id, "representative_media_id": int(new[k]), "size": len(m)}
+            for k, m in zip(groups, grouped, strict=True)
+        ),
+    )
+    return (
         (int(new[k]), group_id)
         for members, group_id in zip(grouped, ids, strict=True)
         for k in members
-    ]
+    )
 
 
 def match_exhibit(
@@ -276,7 +279,7 @@ def match_exhibit(
             assume_unique=True,
         )
         memberships = _group_new_media(session, exhibit_id, new, options)
-        _update_rows(session, exhibit_id, [{"m": m, "group_id": g} for m, g in memberships])
+        _update_rows(session, exhibit_id, ({"m": m, "group_id": g} for m, g in memberships))
         exhibit = session.get(Exhibit, exhibit_id)
         exhibit.state = "complete"
         exhibit.completed_at = datetime.now(UTC)
@@ -301,18 +304,16 @@ def _exhibit_media(session: Session, exhibit_id: int) -> tuple[np.ndarray, np.nd
     return ids, kinds
 
 
-def _update_rows(session: Session, exhibit_id: int, values: list[dict]) -> None:
+def _update_rows(session: Session, exhibit_id: int, values: Iterable[dict]) -> None:
     """Set columns of the exhibit's rows by media id (key ``m``), in bulk, in steps."""
-    if not values:
-        return
-    columns = [k for k in values[0] if k != "m"]
-    statement = (
-        update(ExhibitMedia.__table__)
-        .where(
-            ExhibitMedia.__table__.c.exhibit_id == exhibit_id,
-            ExhibitMedia.__table__.c.media_id == bindparam("m"),
-        )
-        .values({c: bindparam(c) for c in columns})
-    )
-    for start in range(0, len(values), _STEP):
-        session.execute(statement, values[start : start + _STEP])
+    statement = None
+    for part in in_steps(values, _STEP):
+        if statement is None:
+            columns = [k for k in part[0] if k != "m"]
+            table = ExhibitMedia.__table__
+            statement = (
+                update(table)
+                .where(table.c.exhibit_id == exhibit_id, table.c.media_id == bindparam("m"))
+                .values({c: bindparam(c) for c in columns})
+            )
+        session.execute(statement, part)
