@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -21,38 +21,19 @@ def _find(parent: list[int], i: int) -> int:
 
 
 def near_duplicate_groups(
-    hashes: Sequence[Sequence[str] | None],
-    radius: int = 31,
-    links: Iterable[tuple[int, int]] = (),
-) -> list[list[int]]:
-    """Group items whose PDQ hashes (any of their eight variants) lie within ``radius``.
-
-    ``hashes[i]`` is the list of the eight dihedral variants of item i (original first), or None
-    for items without a usable hash; those end up alone unless ``links`` (pairs of positions
-    known to be near-duplicates by other means, e.g. :func:`video_links`) join them to others.
-    Grouping is transitive (single linkage). Returns the groups as lists of item positions, each
-    sorted, ordered by first member.
-    """
-    n = len(hashes)
-    dihedral = np.zeros((n, 8, 32), np.uint8)
-    usable = np.zeros(n, bool)
-    for i, variants in enumerate(hashes):
-        if variants:
-            packed = np.frombuffer(bytes.fromhex("".join(variants)), np.uint8)
-            dihedral[i, : len(variants)] = packed.reshape(-1, 32)
-            dihedral[i, len(variants) :] = dihedral[i, 0]
-            usable[i] = True
-    return near_duplicate_groups_packed(dihedral, usable, radius, links)
-
-
-def near_duplicate_groups_packed(
     dihedral: np.ndarray,
     usable: np.ndarray,
     radius: int = 31,
     links: Iterable[tuple[int, int]] = (),
 ) -> list[list[int]]:
-    """:func:`near_duplicate_groups` of ``uint8[n, 8, 32]`` hashes (variant 0 the original),
-    where ``usable[i]`` says whether item i's hashes count."""
+    """Group items whose PDQ hashes (any of their eight variants) lie within ``radius``.
+
+    ``dihedral[i]`` holds item i's eight dihedral variants (``uint8[n, 8, 32]``, the original
+    first); items whose ``usable[i]`` is false end up alone unless ``links`` (pairs of positions
+    known to be near-duplicates by other means, e.g. :func:`video_links`) join them to others.
+    Grouping is transitive (single linkage). Returns the groups as lists of item positions, each
+    sorted, ordered by first member.
+    """
     n = int(dihedral.shape[0])
     parent = list(range(n))
     for i, j in links:

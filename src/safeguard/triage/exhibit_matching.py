@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
 from safeguard.matching.decide import Decision, FoundMatch, decide
-from safeguard.matching.groups import near_duplicate_groups_packed, video_links
+from safeguard.matching.groups import near_duplicate_groups, video_links
 from safeguard.matching.video_match import pack_frames
 from safeguard.store.bulk import in_steps, insert_returning_ids
 from safeguard.store.database import session_scope
@@ -178,16 +178,18 @@ def _group_new_media(
         for m, f in media_frames(session, videos).items()
     }
     links = video_links(frames, options.video_distance)
-    grouped = near_duplicate_groups_packed(dihedral, usable, options.group_radius, links)
+    grouped = near_duplicate_groups(dihedral, usable, options.group_radius, links)
     del dihedral
     # The representative is the best-quality, largest member: what a reviewer should see.
-    groups = [max(members, key=lambda k: (quality[k], pixels[k], -new[k])) for members in grouped]
+    representatives = [
+        max(members, key=lambda k: (quality[k], pixels[k], -new[k])) for members in grouped
+    ]
     ids = insert_returning_ids(
         session,
         DupGroup,
         (
             {"exhibit_id": exhibit_id, "representative_media_id": int(new[k]), "size": len(m)}
-            for k, m in zip(groups, grouped, strict=True)
+            for k, m in zip(representatives, grouped, strict=True)
         ),
     )
     return (
