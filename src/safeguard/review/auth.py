@@ -23,19 +23,22 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def _acceptable_hash(password: str) -> str:
+    """The hash of a password long enough to be set (for a new user or a new password)."""
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    return hash_password(password)
+
+
 def add_user(
     session: Session, username: str, password: str, role: str, display_name: str | None = None
 ) -> User:
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
-    return user_store.create_user(session, username, hash_password(password), role, display_name)
+    return user_store.create_user(session, username, _acceptable_hash(password), role, display_name)
 
 
 def set_password(session: Session, user: User, password: str) -> None:
     """A new password (same rules as for a new user); every session of the user ends."""
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
-    user.password_hash = hash_password(password)
+    user.password_hash = _acceptable_hash(password)
     user_store.drop_user_sessions(session, user.id)
 
 

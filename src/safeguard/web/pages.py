@@ -119,13 +119,13 @@ def login(
     settings = settings_of(request)
     with store(request, write=True) as session:
         known = user_store.find_user(session, username)
-        until = known and auth.locked_until(
-            session,
-            known,
-            settings.login_max_failures,
-            timedelta(minutes=settings.login_lockout_minutes),
+        lockout = timedelta(minutes=settings.login_lockout_minutes)
+        until = (
+            auth.locked_until(session, known, settings.login_max_failures, lockout)
+            if known is not None
+            else None
         )
-        if known is not None and until:
+        if known is not None and until is not None:
             audit.append(
                 session, "login_locked", user_id=known.id, detail={"username": username[:100]}
             )
