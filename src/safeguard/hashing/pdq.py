@@ -138,18 +138,8 @@ class _NativeDihedral:
         luma = b["luma"][: rows * cols].reshape(rows, cols)
         if rgb.ndim == 2:  # already luma: r*0.299 + g*0.587 + b*0.114 with r = g = b
             luma[...] = rgb
-        for top in range(0, rows if rgb.ndim == 3 else 0, _BLOCK_ROWS):
-            bottom = min(rows, top + _BLOCK_ROWS)
-            n = (bottom - top) * cols
-            acc = b["acc"][:n].reshape(bottom - top, cols)
-            term = b["term"][:n].reshape(bottom - top, cols)
-            block = rgb[top:bottom]
-            np.multiply(block[:, :, 0], _LUMA[0], out=acc, dtype=_LUMA_DTYPE)
-            np.multiply(block[:, :, 1], _LUMA[1], out=term, dtype=_LUMA_DTYPE)
-            np.add(acc, term, out=acc)
-            np.multiply(block[:, :, 2], _LUMA[2], out=term, dtype=_LUMA_DTYPE)
-            np.add(acc, term, out=acc)
-            luma[top:bottom] = acc
+        else:
+            _rgb_to_luma(rgb, luma, b["acc"], b["term"])
         hashes = b["hashes"]
         base = hashes.ctypes.data
         self._function(
@@ -167,6 +157,24 @@ class _NativeDihedral:
         # Hash256 holds 16 little-endian words, w[0] least significant; hex is w[15]..w[0].
         raw = hashes[:, ::-1].astype(">u2").tobytes().hex()
         return tuple(raw[64 * k : 64 * (k + 1)] for k in range(8)), int(b["quality"][0])
+
+
+def _rgb_to_luma(rgb: np.ndarray, luma: np.ndarray, acc: np.ndarray, term: np.ndarray) -> None:
+    """pdqhash's float32 luma of ``rgb`` into ``luma``, in row blocks through two scratch
+    buffers (float64, at least ``_BLOCK_ROWS`` rows long) kept in cache."""
+    rows, cols = rgb.shape[0], rgb.shape[1]
+    for top in range(0, rows, _BLOCK_ROWS):
+        bottom = min(rows, top + _BLOCK_ROWS)
+        n = (bottom - top) * cols
+        a = acc[:n].reshape(bottom - top, cols)
+        t = term[:n].reshape(bottom - top, cols)
+        block = rgb[top:bottom]
+        np.multiply(block[:, :, 0], _LUMA[0], out=a, dtype=_LUMA_DTYPE)
+        np.multiply(block[:, :, 1], _LUMA[1], out=t, dtype=_LUMA_DTYPE)
+        np.add(a, t, out=a)
+        np.multiply(block[:, :, 2], _LUMA[2], out=t, dtype=_LUMA_DTYPE)
+        np.add(a, t, out=a)
+        luma[top:bottom] = a
 
 
 _native_lock = threading.Lock()
@@ -192,13 +200,13 @@ def _load_native() -> _NativeDihedral | None:
     except (AttributeError, OSError):
         return None
     rng = np.random.default_rng(20240607)
-    for shape in ((61, 97), (150, 40), (64, 64), (4, 9), (300, 257), (90, 70, 0)):
-        grey = len(shape) == 3  # a luma array: the same hash as its RGB expansion
-        noise = rng.integers(0, 256, size=(*shape[:2], 3), dtype=np.uint8)
+    samples = []
+    for shape in ((61, 97), (150, 40), (64, 64), (4, 9), (300, 257), (90, 70)):
+        noise = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
         ramp = np.linspace(0, 255, shape[1], dtype=np.float64)[None, :, None]
-        sample = np.clip(noise * 0.3 + ramp * 0.7, 0, 255).astype(np.uint8)
-        if grey:
-            sample = np.ascontiguousarray(sample[:, :, 0])
+        samples.append(np.clip(noise * 0.3 + ramp * 0.7, 0, 255).astype(np.uint8))
+    samples[-1] = np.ascontiguousarray(samples[-1][:, :, 0])  # luma: as its RGB expansion
+    for sample in samples:
         try:
             if native(sample) != _reference_dihedral(sample):
                 return None
