@@ -7,6 +7,7 @@ bucket (429 with ``Retry-After``). Uploaded files are hashed in memory and never
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
-from safeguard.triage.lookup import Found, HashQuery, hash_bytes, lookup
+from safeguard.triage.lookup import HashQuery, hash_bytes, lookup
 from safeguard.web.deps import store
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
@@ -150,19 +151,6 @@ class FileLookupResponse(BaseModel):
     results: list[HashResult]
 
 
-def _match(found: Found) -> MatchOut:
-    return MatchOut(
-        bank=found.bank,
-        category=found.category,
-        entry_id=found.entry_id,
-        distance=found.distance,
-        victim_identified=found.victim_identified,
-        series=found.series,
-        self_generated=found.self_generated,
-        external_id=found.external_id,
-    )
-
-
 def _answer(request: Request, queries: list[HashQuery], radius: int) -> list[HashResult]:
     try:
         with store(request) as session:
@@ -171,7 +159,7 @@ def _answer(request: Request, queries: list[HashQuery], radius: int) -> list[Has
         raise HTTPException(status_code=422, detail=str(error)) from None
     results = [HashResult(kind=q.kind, value=q.value.lower(), matches=[]) for q in queries]
     for f in found:
-        results[f.query].matches.append(_match(f))
+        results[f.query].matches.append(MatchOut.model_validate(f, from_attributes=True))
     return results
 
 
@@ -203,14 +191,7 @@ def lookup_file(
     hashes = hash_bytes(data)
     del data
     return FileLookupResponse(
-        md5=hashes.md5,
-        sha1=hashes.sha1,
-        sha256=hashes.sha256,
-        size=hashes.size,
-        mime=hashes.mime,
-        pdq=hashes.pdq,
-        pdq_quality=hashes.pdq_quality,
-        results=_answer(request, hashes.queries(), radius),
+        **dataclasses.asdict(hashes), results=_answer(request, hashes.queries(), radius)
     )
 
 
