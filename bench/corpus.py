@@ -36,6 +36,7 @@ import pdqhash
 from PIL import Image, ImageChops
 
 from safeguard.demo import render_picture
+from safeguard.interchange.csvbank import LONG_COLUMNS
 
 VERSION = 1
 DATA = Path(__file__).resolve().parent / "data"
@@ -817,16 +818,6 @@ def _run_ordered(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int) -
 
 
 _CATEGORIES = ("A", "B", "C")
-_HEADER = (
-    "hash_kind",
-    "hash",
-    "category",
-    "victim_identified",
-    "series",
-    "self_generated",
-    "source",
-    "external_id",
-)
 
 
 def _write_bank(
@@ -862,7 +853,7 @@ def _write_bank(
     tmp = path.with_name(f".partial-{path.name}")
     with tmp.open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(_HEADER)
+        writer.writerow(LONG_COLUMNS)
         for n, (kind, value) in enumerate(rows):
             writer.writerow(
                 (kind, value, _CATEGORIES[n % 3], "false", "", "false", "bench bank", f"B{n:07d}")

@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from safeguard.domain.kinds import HashKind
+from safeguard.interchange.csvbank import LONG_COLUMNS
 
 from .imaging import (
     FORMATS,
@@ -66,16 +67,7 @@ ROLES: tuple[str, ...] = (
 )
 #: UK scheme codes the demo bank grades with.
 CATEGORIES: tuple[str, ...] = ("A", "B", "C", "N")
-BANK_HEADER: tuple[str, ...] = (
-    "hash_kind",
-    "hash",
-    "category",
-    "victim_identified",
-    "series",
-    "self_generated",
-    "source",
-    "external_id",
-)
+BANK_HEADER: tuple[str, ...] = LONG_COLUMNS
 BANK_SOURCE = "demo bank"
 ARCHIVE = "archives/bundle.zip"
 NESTED = f"{ARCHIVE}!/nested.zip"

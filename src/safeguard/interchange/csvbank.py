@@ -51,6 +51,18 @@ COLUMNS: tuple[str, ...] = (
     "pdq_quality",
 )
 
+#: The long layout, one hash a row, as the readers here expect its columns (by name).
+LONG_COLUMNS: tuple[str, ...] = (
+    "hash_kind",
+    "hash",
+    "category",
+    "victim_identified",
+    "series",
+    "self_generated",
+    "source",
+    "external_id",
+)
+
 _KIND_BY_LENGTH = {32: HashKind.MD5, 40: HashKind.SHA1}
 
 
