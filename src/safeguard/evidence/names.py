@@ -34,3 +34,14 @@ def member_path(name: str, kind: str) -> tuple[str, None] | tuple[None, str]:
     if not parts:
         return None, f"{kind} entry has an empty name: {shown!r}"
     return "/".join(parts), None
+
+
+def unique_logical_path(path: str, taken: set[str]) -> str:
+    """``path``, or ``path [duplicate N]`` when it is already taken: archives may hold two
+    members of one name, and both are kept, named the same way by every walk of the exhibit."""
+    if path not in taken:
+        return path
+    n = 2
+    while f"{path} [duplicate {n}]" in taken:
+        n += 1
+    return f"{path} [duplicate {n}]"

@@ -20,6 +20,7 @@ from PIL import Image, ImageFilter, ImageOps
 from sqlalchemy import select
 
 from safeguard.evidence import EvidenceError, EvidenceLimits, iter_evidence
+from safeguard.evidence.names import unique_logical_path
 from safeguard.store.cases import get_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import Exhibit, FileRecord
@@ -67,16 +68,6 @@ def blurred(jpeg: bytes) -> bytes:
     return _jpeg(image.filter(ImageFilter.GaussianBlur(radius)), quality=80)
 
 
-def _unique_path(path: str, taken: set[str]) -> str:
-    """As the ingest names a second archive member of the same name (triage/ingest.py)."""
-    if path not in taken:
-        return path
-    n = 2
-    while f"{path} [duplicate {n}]" in taken:
-        n += 1
-    return f"{path} [duplicate {n}]"
-
-
 def _prepare_exhibit(
     root: Path,
     wanted: dict[str, tuple[int, str]],
@@ -99,7 +90,7 @@ def _prepare_exhibit(
     for found in iter_evidence(root, EvidenceLimits()):
         if isinstance(found, EvidenceError) and found.logical_path in seen:
             continue
-        path = _unique_path(found.logical_path, seen)
+        path = unique_logical_path(found.logical_path, seen)
         seen.add(path)
         if isinstance(found, EvidenceError):
             continue

@@ -17,6 +17,7 @@ from time import perf_counter
 from typing import TypeVar
 
 from safeguard.evidence import EvidenceError, EvidenceItem, EvidenceLimits, iter_evidence
+from safeguard.evidence.names import unique_logical_path
 from safeguard.hashing import FileFacts, analyse_file, timing
 from safeguard.hashing.video_analysis import empty_video_error
 from safeguard.store.cases import get_case, get_or_create_exhibit
@@ -139,16 +140,6 @@ def _count_files(root: Path) -> int | None:
     return sum(len(files) for _, _, files in os.walk(root))
 
 
-def _unique_path(path: str, taken: set[str]) -> str:
-    """Archives may hold two members of one name; keep both, deterministically."""
-    if path not in taken:
-        return path
-    n = 2
-    while f"{path} [duplicate {n}]" in taken:
-        n += 1
-    return f"{path} [duplicate {n}]"
-
-
 @dataclass(frozen=True)
 class _Annotation:
     """An error about a file that is itself an item, e.g. an archive that could be read only in
@@ -167,7 +158,7 @@ def _walk(
         if isinstance(found, EvidenceError) and found.logical_path in seen:
             yield _Annotation(found.logical_path, found.message)
             continue
-        path = _unique_path(found.logical_path, seen)
+        path = unique_logical_path(found.logical_path, seen)
         seen.add(path)
         summary.files_seen += 1
         if path in done:
