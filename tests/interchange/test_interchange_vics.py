@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from safeguard.domain.known import BankRecord, RecordError
+from safeguard.domain.known import BankRecord, ExtraHash, RecordError
 from safeguard.interchange import BankFormat, read_bank, write_bank
+from safeguard.interchange.vics import read_vics
 
 CTX_UK = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Media"
 CTX_US = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
@@ -223,18 +224,44 @@ def test_2_0_hashes_in_media_files(tmp_path: Path) -> None:
     ]
 
 
-def test_alternative_hashes_carry_pdq_and_sha256_and_skip_others(tmp_path: Path) -> None:
+def test_alternative_hashes_carry_pdq_and_sha256_and_keep_others(tmp_path: Path) -> None:
     entry = {
         "Category": 1,
         "MD5": MD5,
         "AlternativeHashes": [
-            {"HashName": "PhotoDNA", "HashValue": "not hex, ignored"},
+            {"HashName": "PhotoDNA", "HashValue": "opaque base64 text=="},
             {"HashName": "SHA-256", "HashValue": SHA256.upper()},
             {"HashName": "pdq", "HashValue": PDQ, "Quality": "93"},
         ],
     }
     path = dump(tmp_path / "alt.json", {"@odata.context": CTX_UK, "value": [entry]})
-    assert read(path) == [BankRecord(category="A", md5=MD5, sha256=SHA256, pdq=PDQ, pdq_quality=93)]
+    assert read(path) == [
+        BankRecord(
+            category="A",
+            md5=MD5,
+            sha256=SHA256,
+            pdq=PDQ,
+            pdq_quality=93,
+            extra_hashes=(ExtraHash("PhotoDNA", "opaque base64 text==", "alternative"),),
+        )
+    ]
+
+
+def test_an_entry_with_only_a_carried_hash_is_kept(tmp_path: Path) -> None:
+    entry = {"Category": 2, "PhotoDNA": "QUJD"}
+    path = dump(tmp_path / "pdna.json", {"@odata.context": CTX_UK, "value": [entry]})
+    assert read(path) == [
+        BankRecord(category="B", extra_hashes=(ExtraHash("PhotoDNA", "QUJD", "field"),))
+    ]
+
+
+def test_too_many_alternative_hashes_is_an_error_for_that_entry(tmp_path: Path) -> None:
+    many = [{"HashName": f"Vendor{i}", "HashValue": str(i)} for i in range(100)]
+    entries = [{"Category": 1, "MD5": MD5, "AlternativeHashes": many}, {"Category": 1, "MD5": MD5}]
+    path = dump(tmp_path / "many.json", {"@odata.context": CTX_UK, "value": entries})
+    items = list(read_vics(path, None))
+    assert isinstance(items[0], RecordError) and "alternative hashes" in items[0].message
+    assert isinstance(items[1], BankRecord)
 
 
 def test_pdq_key_on_media_and_hashes_list(tmp_path: Path) -> None:
@@ -452,3 +479,11 @@ def test_value_and_media_keys_in_other_case(tmp_path: Path) -> None:
 def test_cases_context_with_an_empty_first_case(tmp_path: Path) -> None:
     doc = {"@odata.context": CTX_CASES, "value": [{"CaseID": "empty"}, _case("c2", range(2))]}
     assert read(dump(tmp_path / "cases.json", doc)) == _expected(range(2))
+
+
+def test_a_media_id_too_large_for_json_integers_is_written_as_text(tmp_path: Path) -> None:
+    records = [BankRecord(category="A", md5=MD5, external_id="9223372036854775808")]
+    path = tmp_path / "big-id.json"
+    write(path, records, BankFormat.VICS)
+    assert '"MediaID":"9223372036854775808"' in path.read_text(encoding="utf-8")
+    assert read(path) == records

@@ -29,6 +29,20 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class ExtraHash:
+    """A hash Safeguard keeps but does not compute (PhotoDNA, NetClean, TMK, ...).
+
+    ``name`` is spelled as the bank file spelled it; ``placement`` records where it stood so an
+    export writes it back in the same place: ``"field"`` for an entry field of its own (VICS
+    ``PhotoDNA``), ``"alternative"`` for an ``AlternativeHashes`` item.
+    """
+
+    name: str
+    value: str
+    placement: str = "alternative"
+
+
+@dataclass(frozen=True)
 class BankRecord:
     """One known item: any of its hashes, its category and its flags.
 
@@ -51,6 +65,8 @@ class BankRecord:
     vpdq: tuple[VideoFrameHash, ...] = ()
     #: Parts of a known video to which a category applies (VICS Segments).
     segments: tuple[Segment, ...] = ()
+    #: Hashes of kinds Safeguard cannot compute, kept for a faithful export.
+    extra_hashes: tuple[ExtraHash, ...] = ()
 
     def hashes(self) -> dict[str, str]:
         return {

@@ -6,9 +6,12 @@ first item and the context URL. Field names inside an entry are matched case-ins
 
 * hashes: ``MD5``, ``SHA1``, ``SHA256``, ``PDQ`` on the entry or on any of its ``MediaFiles``,
   and ``AlternativeHashes`` (or ``Hashes``) items ``{"HashName": ..., "HashValue": ...}``
-  named MD5/SHA1/SHA256/PDQ (other names, such as PhotoDNA, are ignored). PDQ quality comes
-  from ``Quality`` on the PDQ item or ``PDQQuality`` on the entry. Differing values for one
-  kind are an error.
+  named MD5/SHA1/SHA256/PDQ. PDQ quality comes from ``Quality`` on the PDQ item or
+  ``PDQQuality`` on the entry. Differing values for one kind are an error.
+* hashes Safeguard cannot compute (a ``PhotoDNA``, ``NetClean`` or ``TMK`` field on the entry,
+  and ``AlternativeHashes`` items of any other name) are kept as ``ExtraHash`` values, name
+  spelled as in the file, and written back in the same place, so a national bank file survives
+  a round trip through Safeguard.
 * ``Category`` (absent or null means 0) through the VICS profile's code table;
   ``VictimIdentified``; ``Series``; ``SelfGenerated`` (or ``IsSelfGenerated``); ``Source``;
   ``MediaID`` as the external id. Booleans may be strings ("true", "True") and numbers strings.
@@ -27,8 +30,10 @@ Writing produces a ``#Media`` file, one entry per line: ``MediaID`` (a number wh
 external id is a plain decimal), ``Category``, ``MD5``, ``SHA1``, ``AlternativeHashes`` for
 SHA-256 and PDQ (with ``Quality``), ``VictimIdentified``, ``Series``, ``SelfGenerated`` and
 ``Source`` (the last two are Safeguard's own fields), then ``VPDQ`` and ``Segments`` for
-videos. Version 2.0 names its profile in the context URL, so it reads back on its own; 1.x has
-no place for it, so read it back with the same ``profile``.
+videos; carried hashes go back where they were read from (an entry field such as ``PhotoDNA``
+or an ``AlternativeHashes`` item after SHA-256 and PDQ). Version 2.0 names its profile in the
+context URL, so it reads back on its own; 1.x has no place for it, so read it back with the
+same ``profile``.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ import ijson
 from safeguard.config import vics_profile
 from safeguard.domain.categories import VicsProfile
 from safeguard.domain.kinds import HashKind
-from safeguard.domain.known import BankRecord, RecordError
+from safeguard.domain.known import BankRecord, ExtraHash, RecordError
+from safeguard.domain.signals import signal_types
 from safeguard.interchange._values import (
     DEFAULT_PROFILE,
     RECORD_HASH_KINDS,
@@ -77,6 +83,10 @@ _DATA_MODEL = re.compile(
     r"/DataModels/(?P<version>\d+(?:\.\d+)*)\.xml(?:/(?P<profile>[^/$#?]+))?", re.IGNORECASE
 )
 _HASH_FIELDS = tuple((kind.value, kind) for kind in RECORD_HASH_KINDS)
+#: Entry fields that hold a carried (not computed) hash, lower-cased → registry name.
+_CARRIED_FIELDS = {signal.name: signal for signal in signal_types(computed=False)}
+#: At most this many carried hashes per entry (a hostile file cannot grow one record unbounded).
+MAX_EXTRA_HASHES = 64
 _NOT_AN_OBJECT = frozenset(
     {"null", "boolean", "integer", "double", "number", "string", "start_array"}
 )
@@ -201,9 +211,28 @@ def _first(fields: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _entry_hashes(fields: dict[str, Any]) -> tuple[dict[str, str], int | None]:
-    """The entry's hashes keyed by BankRecord field name, and its PDQ quality."""
+def _entry_hashes(
+    fields: dict[str, Any], original_names: dict[str, str]
+) -> tuple[dict[str, str], int | None, tuple[ExtraHash, ...]]:
+    """The entry's hashes keyed by BankRecord field name, its PDQ quality and carried hashes."""
     found: dict[str, str] = {}
+    extras: list[ExtraHash] = []
+
+    def keep(name: str, value: object, placement: str) -> None:
+        if value is None or value == "":
+            return
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValueError(f"{name} value is not text")
+        signal = _CARRIED_FIELDS.get(name.lower())
+        text = signal.normalise(str(value)) if signal else str(value).strip()
+        if not text or len(text) > 4096:
+            raise ValueError(f"{name} value is empty or longer than 4096 characters")
+        extra = ExtraHash(name=name, value=text, placement=placement)
+        if extra not in extras:
+            if len(extras) >= MAX_EXTRA_HASHES:
+                raise ValueError(f"more than {MAX_EXTRA_HASHES} alternative hashes")
+            extras.append(extra)
+
     quality = parse_quality(_first(fields, "pdqquality", "pdq_quality"), "PDQQuality")
 
     def add(kind: HashKind, value: object) -> None:
@@ -216,6 +245,9 @@ def _entry_hashes(fields: dict[str, Any]) -> tuple[dict[str, str], int | None]:
     for name, kind in _HASH_FIELDS:
         if name in fields:
             add(kind, fields[name])
+    for key in _CARRIED_FIELDS:
+        if key in fields:
+            keep(original_names[key], fields[key], "field")
     for media_file in _list(fields.get("mediafiles"), "MediaFiles"):
         file_fields = _lower_keys(media_file, "a MediaFiles item")
         for name, kind in _HASH_FIELDS:
@@ -226,20 +258,23 @@ def _entry_hashes(fields: dict[str, Any]) -> tuple[dict[str, str], int | None]:
             name = _first(alt, "hashname", "name", "hashtype", "type", "algorithm")
             kind = hash_kind_named(name) if isinstance(name, str) else None
             if kind is None:
-                continue  # PhotoDNA and other hashes Safeguard does not hold
+                if isinstance(name, str) and name.strip():
+                    keep(name.strip(), _first(alt, "hashvalue", "value", "hash"), "alternative")
+                continue
             add(kind, _first(alt, "hashvalue", "value", "hash"))
             if kind is HashKind.PDQ and quality is None:
                 quality = parse_quality(alt.get("quality"), "PDQ Quality")
-    return found, quality
+    return found, quality, tuple(extras)
 
 
 def media_record(entry: object, profile: VicsProfile) -> BankRecord:
     """One VICS media entry as a BankRecord; ValueError says what is wrong with it."""
     fields = _lower_keys(entry, "entry")
-    hashes, quality = _entry_hashes(fields)
+    original_names = {key.lower(): key for key in entry} if isinstance(entry, dict) else {}
+    hashes, quality, extras = _entry_hashes(fields, original_names)
     vpdq = parse_frames(fields.get("vpdq"))
-    if not hashes and not vpdq:
-        raise ValueError("entry has no MD5, SHA1, SHA256, PDQ or VPDQ hash")
+    if not hashes and not vpdq and not extras:
+        raise ValueError("entry has no MD5, SHA1, SHA256, PDQ, VPDQ or alternative hash")
     segments = parse_segments(_first(fields, "segments", "videosegments"), profile)
     raw_category = fields.get("category")
     number = 0 if raw_category in (None, "") else parse_int(raw_category, "Category")
@@ -256,6 +291,7 @@ def media_record(entry: object, profile: VicsProfile) -> BankRecord:
         external_id=parse_text(fields.get("mediaid"), "MediaID"),
         vpdq=vpdq,
         segments=segments,
+        extra_hashes=extras,
     )
 
 
@@ -293,9 +329,15 @@ def _entries(path: Path, prefix: str, profile: VicsProfile) -> Iterator[BankReco
 
 
 def _media_id(external_id: str) -> int | str:
-    """A plain decimal id is written as a number, as VICS tools write MediaID."""
+    """A plain decimal id is written as a number, as VICS tools write MediaID.
+
+    Only up to 2**53 - 1, the largest integer every JSON reader holds exactly (the C parser
+    behind ijson refuses integers past 64 bits); larger ids stay strings.
+    """
     if external_id.isascii() and external_id.isdigit() and str(int(external_id)) == external_id:
-        return int(external_id)
+        number = int(external_id)
+        if number < 2**53:
+            return number
     return external_id
 
 
@@ -306,11 +348,14 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
         entry["MediaID"] = _media_id(record.external_id)
     entry["Category"] = profile.number_for(record.category)
     hashes = {kind: getattr(record, kind.value) for kind in RECORD_HASH_KINDS}
-    if not any(hashes.values()) and not record.vpdq:
+    if not any(hashes.values()) and not record.vpdq and not record.extra_hashes:
         raise ValueError(f"bank record has no hash: {record!r}")
     for kind in (HashKind.MD5, HashKind.SHA1):
         if hashes[kind]:
             entry[kind.value.upper()] = parse_hash(hashes[kind], kind)
+    for extra in record.extra_hashes:
+        if extra.placement == "field":
+            entry[extra.name] = extra.value
     alternatives: list[dict[str, Any]] = []
     if hashes[HashKind.SHA256]:
         value = parse_hash(hashes[HashKind.SHA256], HashKind.SHA256)
@@ -323,6 +368,11 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
         if record.pdq_quality is not None:
             pdq["Quality"] = record.pdq_quality
         alternatives.append(pdq)
+    alternatives.extend(
+        {"HashName": extra.name, "HashValue": extra.value}
+        for extra in record.extra_hashes
+        if extra.placement != "field"
+    )
     if alternatives:
         entry["AlternativeHashes"] = alternatives
     entry["VictimIdentified"] = record.victim_identified

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from safeguard.domain.known import BankRecord
+from safeguard.domain.known import BankRecord, ExtraHash
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.models import Bank, BankEntry
 from safeguard.store.video import has_video_parts, insert_bank_entries, with_video_parts
@@ -26,6 +27,29 @@ _RECORD_FIELDS = (
     "source",
     "external_id",
 )
+
+
+def _extras_json(record: BankRecord) -> str | None:
+    if not record.extra_hashes:
+        return None
+    return json.dumps([[e.name, e.value, e.placement] for e in record.extra_hashes])
+
+
+def _extras(text: str | None) -> tuple[ExtraHash, ...]:
+    if not text:
+        return ()
+    return tuple(ExtraHash(name, value, placement) for name, value, placement in json.loads(text))
+
+
+def _row(bank_id: int, line: int, record: BankRecord) -> dict:
+    row = {"bank_id": bank_id, "line": line, **{f: getattr(record, f) for f in _RECORD_FIELDS}}
+    row["extra_hashes"] = _extras_json(record)
+    return row
+
+
+def _record(entry: BankEntry) -> BankRecord:
+    fields = {f: getattr(entry, f) for f in _RECORD_FIELDS}
+    return BankRecord(**fields, extra_hashes=_extras(entry.extra_hashes))
 
 
 @dataclass(frozen=True)
@@ -79,10 +103,7 @@ def add_entries(session: Session, bank_id: int, batch: Sequence[tuple[int, BankR
     """Insert (line number, record) pairs as entries of a bank."""
     if not batch:
         return
-    rows = [
-        {"bank_id": bank_id, "line": line, **{f: getattr(record, f) for f in _RECORD_FIELDS}}
-        for line, record in batch
-    ]
+    rows = [_row(bank_id, line, record) for line, record in batch]
     if any(has_video_parts(record) for _, record in batch):
         insert_bank_entries(session, rows, [record for _, record in batch])  # vPDQ, segments
         return
@@ -105,5 +126,5 @@ def iter_records(session: Session, bank_id: int) -> Iterator[BankRecord]:
     """Every entry of a bank as a BankRecord, streamed in insertion order."""
     query = select(BankEntry).where(BankEntry.bank_id == bank_id).order_by(BankEntry.id)
     entries = session.scalars(query.execution_options(yield_per=5000))
-    records = ((e.id, BankRecord(**{f: getattr(e, f) for f in _RECORD_FIELDS})) for e in entries)
+    records = ((e.id, _record(e)) for e in entries)
     yield from with_video_parts(session, bank_id, records)

@@ -144,6 +144,9 @@ class BankEntry(Base):
     self_generated: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(200))
+    #: Hashes Safeguard keeps but cannot compute (PhotoDNA, NetClean, ...), as JSON
+    #: ``[[name, value, placement], ...]``; NULL when there are none.
+    extra_hashes: Mapped[str | None] = mapped_column(Text)
 
     bank: Mapped[Bank] = relationship()
 
