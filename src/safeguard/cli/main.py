@@ -13,6 +13,7 @@ from rich.table import Table
 
 from safeguard.cli import review_commands, server_commands
 from safeguard.cli.progress import RichProgress
+from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
 from safeguard.interchange import BankFormat
 from safeguard.reports.case_report import build_case_report
 from safeguard.reports.render import FORMATS, render
@@ -176,8 +177,8 @@ def ingest(
     exhibit: str,
     path: Path = typer.Argument(..., exists=True, help="Folder, zip or tar of the exhibit."),
     workers: int = typer.Option(None, help="Hashing processes (default: one per core)."),
-    radius: int = typer.Option(31, help="PDQ match distance."),
-    min_quality: int = typer.Option(50, help="Ignore PDQ hashes below this quality."),
+    radius: int = typer.Option(PDQ_RADIUS, help="PDQ match distance."),
+    min_quality: int = typer.Option(PDQ_MIN_QUALITY, help="Ignore PDQ hashes below this quality."),
     batch: int = typer.Option(256, help="Files stored per transaction."),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
@@ -244,7 +245,15 @@ def demo(
         bank_import(
             bank_csv, name="demo-bank", fmt=None, profile=None, replace=False, category=None
         )
-    ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50, batch=256)
+    ingest(
+        case,
+        "EXHIBIT-1",
+        exhibit_dir,
+        workers=workers,
+        radius=PDQ_RADIUS,
+        min_quality=PDQ_MIN_QUALITY,
+        batch=256,
+    )
     report(case, fmt="text", output=None)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from safeguard.domain.signals import PDQ_RADIUS, VPDQ_DISTANCE
 from safeguard.matching.pdq_index import PdqIndex
 from safeguard.matching.video_match import PackedFrames, match_video
 
@@ -23,7 +24,7 @@ def _find(parent: list[int], i: int) -> int:
 def near_duplicate_groups(
     dihedral: np.ndarray,
     usable: np.ndarray,
-    radius: int = 31,
+    radius: int = PDQ_RADIUS,
     links: Iterable[tuple[int, int]] = (),
 ) -> list[list[int]]:
     """Group items whose PDQ hashes (any of their eight variants) lie within ``radius``.
@@ -59,7 +60,9 @@ def near_duplicate_groups(
     return sorted(members.values(), key=lambda g: g[0])
 
 
-def video_links(videos: Mapping[int, PackedFrames], distance: int = 31) -> list[tuple[int, int]]:
+def video_links(
+    videos: Mapping[int, PackedFrames], distance: int = VPDQ_DISTANCE
+) -> list[tuple[int, int]]:
     """Pairs (a, b), a < b, of videos that are the same video, or one a clip of the other, by
     vPDQ (``match_video``'s defaults: 80 % of frames within ``distance``).
 

@@ -53,6 +53,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from safeguard.domain.signals import PDQ_RADIUS
 from safeguard.matching import _pdq_kernels as K
 
 Layout = Literal["mih", "compact"]
@@ -69,7 +70,7 @@ _COMPACT_MAX_BITS = 23
 #: Most threads one search uses.
 _MAX_WORKERS = 8
 #: The radius the persistent tables are shaped for (PDQ's usual match threshold).
-DESIGN_RADIUS = 31
+DESIGN_RADIUS = PDQ_RADIUS
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,7 @@ class PdqIndex:
     # ---------------------------------------------------------------- search
 
     def search(
-        self, queries: np.ndarray, radius: int = 31, *, workers: int | None = None
+        self, queries: np.ndarray, radius: int = PDQ_RADIUS, *, workers: int | None = None
     ) -> SearchResult:
         """Every indexed hash within ``radius`` of each query (``uint8[Q, 32]``), exactly.
 
@@ -437,7 +438,7 @@ class PdqIndex:
         )
 
     def search_hex(
-        self, hex_hashes: Sequence[str], radius: int = 31
+        self, hex_hashes: Sequence[str], radius: int = PDQ_RADIUS
     ) -> list[list[tuple[int, int]]]:
         """Per query hex string, its matches as ``[(id, distance), ...]`` nearest first."""
         if not len(hex_hashes):

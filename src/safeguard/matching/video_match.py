@@ -31,13 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from safeguard.domain.signals import VPDQ_DISTANCE, VPDQ_MIN_QUALITY
 from safeguard.hashing.video import FrameHash
 
 #: Percent of frames that must match on a side for that side to count as matched.
 MATCH_PERCENT = 80.0
 #: Reference defaults: PDQ Hamming distance and minimum frame quality.
-DEFAULT_DISTANCE = 31
-DEFAULT_QUALITY = 50
+DEFAULT_DISTANCE = VPDQ_DISTANCE
+DEFAULT_QUALITY = VPDQ_MIN_QUALITY
 #: Distance matrix cells computed per block (bounds memory to a few tens of MB).
 _BLOCK_CELLS = 1 << 21
 

@@ -16,6 +16,7 @@ from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
+from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS, VPDQ_DISTANCE, VPDQ_MIN_QUALITY
 from safeguard.matching.decide import Decision, FoundMatch, decide
 from safeguard.matching.groups import near_duplicate_groups, video_links
 from safeguard.matching.video_match import pack_frames
@@ -40,14 +41,14 @@ from safeguard.triage.video_matching import VideoMatching
 @dataclass(frozen=True)
 class MatchOptions:
     #: PDQ Hamming distance at or below which a bank hash matches (PDQ's usual threshold).
-    radius: int = 31
+    radius: int = PDQ_RADIUS
     #: PDQ hashes of lower quality (flat or tiny images) are too unreliable to match on.
-    min_quality: int = 50
+    min_quality: int = PDQ_MIN_QUALITY
     #: Distance for near-duplicate grouping of new media.
-    group_radius: int = 31
+    group_radius: int = PDQ_RADIUS
     #: vPDQ: frame distance and minimum frame quality (Meta's defaults).
-    video_distance: int = 31
-    video_min_quality: int = 50
+    video_distance: int = VPDQ_DISTANCE
+    video_min_quality: int = VPDQ_MIN_QUALITY
 
 
 def _exact_matches(session: Session, exhibit_id: int) -> dict[int, list[FoundMatch]]:

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
 from safeguard.hashing import analyse_file
 from safeguard.matching.pdq_index import PdqIndex
 from safeguard.store.models import Bank, BankEntry
@@ -28,7 +29,7 @@ DIGESTS = ("md5", "sha1", "sha256")
 KINDS = (*DIGESTS, "pdq")
 HEX_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 #: PDQ hashes of lower quality in a bank are not matched on (as in triage).
-MIN_QUALITY = 50
+MIN_QUALITY = PDQ_MIN_QUALITY
 _CACHE_SIZE = 32
 
 
@@ -99,7 +100,7 @@ def warm(session: Session) -> None:
         INDEXES.get(session, bank)
 
 
-def lookup(session: Session, queries: list[HashQuery], radius: int = 31) -> list[Found]:
+def lookup(session: Session, queries: list[HashQuery], radius: int = PDQ_RADIUS) -> list[Found]:
     """Every match of each query (by position) among enabled banks, nearest first."""
     queries = [normalise(q) for q in queries]
     banks = session.scalars(select(Bank).where(Bank.enabled.is_(True)).order_by(Bank.id)).all()

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from safeguard.domain.signals import PDQ_RADIUS
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
 from safeguard.triage.lookup import HashQuery, hash_bytes, lookup
@@ -116,7 +117,7 @@ class HashIn(BaseModel):
 
 class LookupRequest(BaseModel):
     hashes: list[HashIn] = Field(min_length=1, max_length=MAX_HASHES)
-    radius: int = Field(31, ge=0, le=64, description="PDQ Hamming distance at most this.")
+    radius: int = Field(PDQ_RADIUS, ge=0, le=64, description="PDQ Hamming distance at most this.")
 
 
 class MatchOut(BaseModel):
@@ -179,7 +180,7 @@ def lookup_file(
     request: Request,
     _: ApiClient,
     file: Annotated[UploadFile, File(description="The file to hash (never stored).")],
-    radius: int = 31,
+    radius: int = PDQ_RADIUS,
 ) -> FileLookupResponse:
     """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it."""
     if not 0 <= radius <= 64:
