@@ -69,7 +69,8 @@ def test_users_are_added_with_argon2_and_assigned(database_url: str, monkeypatch
         assert session.scalar(
             select(CaseAssignment.case_id).where(CaseAssignment.user_id == user.id)
         )
-        assert session.scalars(select(AuditEvent.action)).all() == ["assign"]
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+        assert actions == ["user_add", "assign"]
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
 
 
@@ -116,6 +117,6 @@ def test_disable_enable_and_password_end_sessions(database_url: str) -> None:
         assert auth.authenticate(session, "cy", "a long passphrase") is None
         assert auth.authenticate(session, "cy", "another passphrase") is not None
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
-    assert actions == ["user_disable", "user_enable", "user_password"]
+    assert actions == ["user_add", "user_disable", "user_enable", "user_password"]
     assert runner.invoke(app, ["user", "disable", "nobody"]).exit_code == 1
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from safeguard.cli import review_commands, server_commands
 from safeguard.cli.progress import RichProgress
+from safeguard.domain.actors import Actor
 from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
 from safeguard.interchange import BankFormat
 from safeguard.reports.case_report import build_case_report
@@ -21,6 +22,7 @@ from safeguard.store import banks as bank_store
 from safeguard.store import cases as case_store
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import database_url, session_scope, upgrade
+from safeguard.triage import bank_admin
 from safeguard.triage.banks import export_bank, import_bank_file
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
@@ -129,7 +131,7 @@ def bank_disable(name: str) -> None:
 def _set_enabled(name: str, enabled: bool) -> None:
     try:
         with session_scope() as session:
-            bank_store.set_enabled(session, name, enabled)
+            bank_admin.set_bank_enabled(session, Actor.operator(), name, enabled)
     except NotFound as error:
         raise _fail(str(error)) from None
     console.print(f"bank {name} {'enabled' if enabled else 'disabled'}")

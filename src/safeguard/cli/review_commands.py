@@ -6,12 +6,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.review.auth import add_user, set_password
+from safeguard.domain.actors import Actor
+from safeguard.review import accounts
 from safeguard.review.previews import prepare_case
 from safeguard.review.settings import ReviewSettings
 from safeguard.store import audit
 from safeguard.store import users as user_store
-from safeguard.store.cases import AlreadyExists, NotFound, get_case
+from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import session_scope
 
 user_app = typer.Typer(help="Users of the review workstation.", no_args_is_help=True)
@@ -49,7 +50,7 @@ def user_add(
     """Add a user (argon2id password hash)."""
     try:
         with session_scope() as session:
-            add_user(session, username, password, role, name)
+            accounts.add_user(session, Actor.operator(), username, password, role, name)
     except (AlreadyExists, ValueError) as error:
         raise _fail(str(error)) from None
     console.print(f"added {role} {username}")
@@ -60,12 +61,7 @@ def user_assign(username: str, case: str) -> None:
     """Give a user access to a case."""
     try:
         with session_scope() as session:
-            user = user_store.get_user(session, username)
-            found = get_case(session, case)
-            user_store.assign(session, user, found)
-            audit.append(
-                session, "assign", case_id=found.id, detail={"user": username, "by": "cli"}
-            )
+            accounts.assign(session, Actor.operator(), username, case)
     except NotFound as error:
         raise _fail(str(error)) from None
     console.print(f"{username} is assigned to {case}")
@@ -74,12 +70,7 @@ def user_assign(username: str, case: str) -> None:
 def _set_active(username: str, active: bool) -> None:
     try:
         with session_scope() as session:
-            user = user_store.get_user(session, username)
-            user.active = active
-            if not active:
-                user_store.drop_user_sessions(session, user.id)
-            action = "user_enable" if active else "user_disable"
-            audit.append(session, action, detail={"user": username, "by": "cli"})
+            accounts.set_active(session, Actor.operator(), username, active)
     except NotFound as error:
         raise _fail(str(error)) from None
 
@@ -106,9 +97,7 @@ def user_password(
     """Set a user's password; their sessions end."""
     try:
         with session_scope() as session:
-            user = user_store.get_user(session, username)
-            set_password(session, user, password)
-            audit.append(session, "user_password", detail={"user": username, "by": "cli"})
+            accounts.change_password(session, Actor.operator(), username, password)
     except (NotFound, ValueError) as error:
         raise _fail(str(error)) from None
     console.print(f"password of {username} changed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
@@ -10,10 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeguard.domain.actors import Actor
 from safeguard.interchange import BankFormat
-from safeguard.store import api_tokens, audit
+from safeguard.store import api_tokens
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import session_scope
+from safeguard.triage import bank_admin
 from safeguard.triage.case_export import export_case
 
 token_app = typer.Typer(help="API tokens for the lookup API.", no_args_is_help=True)
@@ -25,13 +26,6 @@ EXPORT_FORMATS = ("vics", "csv", "hma")
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
-
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def case_export(
@@ -46,7 +40,11 @@ def case_export(
     """Export the case's final grades (bank and review) as a bank file. Audited."""
     if fmt not in EXPORT_FORMATS:
         raise _fail(f"format must be one of {', '.join(EXPORT_FORMATS)}")
-    options = {"profile": profile, "confirmed_only": confirmed_only, "username": _operator()}
+    options = {
+        "profile": profile,
+        "confirmed_only": confirmed_only,
+        "username": Actor.operator().username,
+    }
     try:
         if output is None:
             summary = export_case(case, sys.stdout, BankFormat(fmt), **options)
@@ -63,8 +61,7 @@ def token_issue(name: str) -> None:
     """Issue an API token; it is printed once and only its SHA-256 is kept."""
     try:
         with session_scope() as session:
-            token = api_tokens.issue_token(session, name, _operator())
-            audit.append(session, "token_issue", username=_operator(), detail={"token": name})
+            token = bank_admin.issue_token(session, Actor.operator(), name)
     except (AlreadyExists, ValueError) as error:
         raise _fail(str(error)) from None
     console.print(token, highlight=False)
@@ -75,8 +72,7 @@ def token_revoke(name: str) -> None:
     """Revoke the active API token of that name."""
     try:
         with session_scope() as session:
-            api_tokens.revoke_token(session, name)
-            audit.append(session, "token_revoke", username=_operator(), detail={"token": name})
+            bank_admin.revoke_token(session, Actor.operator(), name)
     except NotFound as error:
         raise _fail(str(error)) from None
     console.print(f"revoked token {name}")

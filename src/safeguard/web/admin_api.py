@@ -8,13 +8,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from safeguard.domain.actors import Actor
 from safeguard.review.access import CAN_ADMINISTER, require_role
-from safeguard.store import api_tokens, audit
+from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
 from safeguard.store.cases import AlreadyExists, NotFound
-from safeguard.store.models import Bank
+from safeguard.store.review_models import User
+from safeguard.triage import bank_admin
 from safeguard.web.deps import Checked, SignedIn, store, user_of
 from safeguard.web.lookup_api import BankOut
 
@@ -45,23 +46,18 @@ def list_banks(request: Request, who: SignedIn) -> list[BankOut]:
         return [BankOut(**vars(b)) for b in bank_store.list_banks(session)]
 
 
+def _actor(user: User) -> Actor:
+    return Actor(user.username, user.id)
+
+
 def _set_enabled(request: Request, who: Checked, name: str, enabled: bool) -> BankOut:
     with store(request, write=True) as session:
         user = user_of(session, who)
         require_role(user, CAN_ADMINISTER)
-        bank = session.scalar(select(Bank).where(Bank.name == name))
-        if bank is None:
-            raise HTTPException(status_code=404, detail="no such bank")
-        bank.enabled = enabled
-        audit.append(
-            session,
-            "bank_enable" if enabled else "bank_disable",
-            user_id=user.id,
-            username=user.username,
-            detail={"bank": bank.name},
-        )
-        session.flush()
-        summary = next(b for b in bank_store.list_banks(session) if b.id == bank.id)
+        try:
+            summary = bank_admin.set_bank_enabled(session, _actor(user), name, enabled)
+        except NotFound:
+            raise HTTPException(status_code=404, detail="no such bank") from None
         return BankOut(**vars(summary))
 
 
@@ -98,16 +94,9 @@ def issue_token(body: TokenRequest, request: Request, who: Checked) -> TokenIssu
         user = user_of(session, who)
         require_role(user, CAN_ADMINISTER)
         try:
-            token = api_tokens.issue_token(session, body.name, user.username)
+            token = bank_admin.issue_token(session, _actor(user), body.name)
         except (AlreadyExists, ValueError) as error:
             raise HTTPException(status_code=409, detail=str(error)) from None
-        audit.append(
-            session,
-            "token_issue",
-            user_id=user.id,
-            username=user.username,
-            detail={"token": body.name},
-        )
     return TokenIssued(name=body.name, token=token)
 
 
@@ -117,9 +106,6 @@ def revoke_token(name: str, request: Request, who: Checked) -> None:
         user = user_of(session, who)
         require_role(user, CAN_ADMINISTER)
         try:
-            api_tokens.revoke_token(session, name)
+            bank_admin.revoke_token(session, _actor(user), name)
         except NotFound:
             raise HTTPException(status_code=404, detail="no such active token") from None
-        audit.append(
-            session, "token_revoke", user_id=user.id, username=user.username, detail={"token": name}
-        )

@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from safeguard.domain.actors import Actor
 from safeguard.reports.case_report import build_case_report
 from safeguard.reports.render import FORMATS, as_dict, render
-from safeguard.review import auth, grading
+from safeguard.review import accounts, auth, grading
 from safeguard.review.access import (
     CAN_ADMINISTER,
     CAN_EXPORT,
@@ -31,7 +32,7 @@ from safeguard.review.queue import Card, case_cards, moderation_queue
 from safeguard.store import audit
 from safeguard.store import users as user_store
 from safeguard.store import votes as vote_store
-from safeguard.store.cases import AlreadyExists, NotFound, get_case, list_cases
+from safeguard.store.cases import AlreadyExists, NotFound, list_cases
 from safeguard.store.models import Case
 from safeguard.store.previews import preview_counts
 from safeguard.store.review_items import exhibit_progress
@@ -385,16 +386,9 @@ def admin_add_user(
     with store(request, write=True) as session:
         require_role(user_of(session, who), CAN_ADMINISTER)
         try:
-            auth.add_user(session, username, password, role)
+            accounts.add_user(session, Actor(who.username, who.user_id), username, password, role)
         except (AlreadyExists, ValueError) as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
-        audit.append(
-            session,
-            "user_add",
-            user_id=who.user_id,
-            username=who.username,
-            detail={"user": username, "role": role},
-        )
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -408,16 +402,7 @@ def admin_assign(
     with store(request, write=True) as session:
         require_role(user_of(session, who), CAN_ADMINISTER)
         try:
-            target, found = user_store.get_user(session, username), get_case(session, case)
+            accounts.assign(session, Actor(who.username, who.user_id), username, case)
         except NotFound as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
-        user_store.assign(session, target, found)
-        audit.append(
-            session,
-            "assign",
-            user_id=who.user_id,
-            username=who.username,
-            case_id=found.id,
-            detail={"user": username, "case": found.reference},
-        )
     return RedirectResponse("/admin", status_code=303)
