@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safeguard.domain.kinds import MediaStatus
+from safeguard.domain.grades import FINAL_STATE, REVIEWABLE
 from safeguard.store.review_models import ReviewOutcome
 
 GRADED_REVIEW = "graded_review"
-REVIEWABLE = (MediaStatus.NEW, MediaStatus.GRADED_PERCEPTUAL, MediaStatus.CONFLICTING)
+__all__ = ["GRADED_REVIEW", "REVIEWABLE", "final_review_grades"]
 
 
 def final_review_grades(session: Session, exhibit_id: int) -> dict[int, str]:
@@ -22,7 +22,7 @@ def final_review_grades(session: Session, exhibit_id: int) -> dict[int, str]:
     rows = session.execute(
         select(ReviewOutcome.media_id, ReviewOutcome.category).where(
             ReviewOutcome.exhibit_id == exhibit_id,
-            ReviewOutcome.state == "final",
+            ReviewOutcome.state == FINAL_STATE,
             ReviewOutcome.category.is_not(None),
         )
     )

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.config import vics_profile
+from safeguard.domain.grades import AUTOMATIC, FINAL_STATE, REVIEWABLE
 from safeguard.domain.known import BankRecord, VideoFrameHash
 from safeguard.interchange import BankFormat, write_bank
 from safeguard.store import audit
@@ -31,8 +32,6 @@ from safeguard.store.database import session_scope
 from safeguard.store.models import BankEntry, Case, Exhibit, ExhibitMedia, Match, Media
 from safeguard.store.review_models import ReviewOutcome
 from safeguard.store.video import media_frames
-
-AUTOMATIC = ("graded_exact", "graded_perceptual")
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,19 @@ def final_grade_records(
     if not exhibits:
         return []
     ids = list(exhibits)
+    # The final-grade rule (domain/grades.py): review decides only items triage left for it.
     reviewed = session.scalars(
         select(ReviewOutcome)
+        .join(
+            ExhibitMedia,
+            (ExhibitMedia.exhibit_id == ReviewOutcome.exhibit_id)
+            & (ExhibitMedia.media_id == ReviewOutcome.media_id),
+        )
         .where(
             ReviewOutcome.exhibit_id.in_(ids),
-            ReviewOutcome.state == "final",
+            ReviewOutcome.state == FINAL_STATE,
             ReviewOutcome.category.is_not(None),
+            ExhibitMedia.status.in_(sorted(REVIEWABLE)),
         )
         .order_by(ReviewOutcome.exhibit_id, ReviewOutcome.media_id)
     ).all()
