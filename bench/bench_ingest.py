@@ -237,9 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ingest-db-", dir=common.DATA))
     url = f"sqlite:///{workdir / 'bench.sqlite'}"
     try:
+        from safeguard.banks.bank_files import import_bank_file
         from safeguard.store.cases import create_case
         from safeguard.store.database import session_scope
-        from safeguard.triage.banks import import_bank_file
 
         with session_scope(url) as session:
             create_case(session, CASE, "benchmark (benign generated data)")

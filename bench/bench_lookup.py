@@ -27,11 +27,11 @@ import numpy as np
 from sqlalchemy import insert
 
 from common import table, write_result
+from safeguard.banks.lookup import INDEXES
 from safeguard.store.api_tokens import issue_token
 from safeguard.store.banks import create_bank
 from safeguard.store.database import session_scope, upgrade
 from safeguard.store.models import BankEntry
-from safeguard.triage.lookup import INDEXES
 
 SERVER = """
 import sys, uvicorn

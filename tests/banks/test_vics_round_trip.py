@@ -7,8 +7,8 @@ import io
 import json
 from pathlib import Path
 
+from safeguard.banks.bank_files import export_bank, import_bank_file
 from safeguard.interchange import BankFormat
-from safeguard.triage.banks import export_bank, import_bank_file
 
 CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Media"
 MD5 = "0" * 31 + "1"

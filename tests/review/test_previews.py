@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.cli.main import app
 from safeguard.demo.corpus import DemoCorpus, generate_demo
 from safeguard.review.previews import blurred, prepare_case
@@ -20,7 +21,6 @@ from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import ExhibitMedia, Media
 from safeguard.store.video_models import MediaPreview
-from safeguard.triage.banks import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.corpus import DemoCorpus
 from safeguard.review import grading
 from safeguard.review.consensus import Grade
@@ -15,7 +16,6 @@ from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import Case
 from safeguard.store.review_models import User
-from safeguard.triage.banks import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from tests.review.helpers import make_user
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.corpus import DemoCorpus
 from safeguard.review.settings import ReviewSettings
 from safeguard.store.database import session_scope
 from safeguard.store.review_models import AuditEvent
-from safeguard.triage.banks import import_bank_file
 from safeguard.web.app import create_app
 from safeguard.web.deps import CSRF_HEADER
 from tests.review.helpers import make_user

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
+from safeguard.banks.case_export import export_case
 from safeguard.demo.corpus import DemoCorpus
 from safeguard.review.queue import case_cards
 from safeguard.store import audit
 from safeguard.store.database import session_scope
 from safeguard.store.models import BankEntry, Case, ExhibitMedia, Media
 from safeguard.store.review_models import AuditEvent
-from safeguard.triage.banks import import_bank_file
-from safeguard.triage.case_export import export_case
 from tests.server.flow import grade_everything, ingest_demo, partial_bank
 
 

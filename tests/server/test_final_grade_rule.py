@@ -8,11 +8,11 @@ and both take the review's grade for an item triage left for review.
 
 from __future__ import annotations
 
+from safeguard.banks.case_export import final_grade_records
 from safeguard.reports.case_report import build_case_report
 from safeguard.store.cases import get_case
 from safeguard.store.database import session_scope
 from safeguard.store.review_models import ReviewOutcome
-from safeguard.triage.case_export import final_grade_records
 from tests.review.helpers import build_case
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.corpus import BANK_HEADER, DemoCorpus
 from safeguard.hashing import analyse_file
 from safeguard.hashing.pdq import hamming_hex as hamming_distance
 from safeguard.review.settings import ReviewSettings
 from safeguard.store import api_tokens
 from safeguard.store.database import session_scope
-from safeguard.triage.banks import import_bank_file
 from safeguard.web.app import create_app
 from safeguard.web.lookup_api import TokenBuckets
 

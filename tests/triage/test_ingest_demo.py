@@ -7,12 +7,12 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.corpus import DemoCorpus
 from safeguard.reports.case_report import build_case_report
 from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import DupGroup, ExhibitMedia, FileRecord, Match, Media
-from safeguard.triage.banks import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
 

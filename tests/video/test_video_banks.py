@@ -13,13 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import export_bank, import_bank_file
 from safeguard.config import scheme
 from safeguard.domain.known import BankRecord, RecordError, Segment, VideoFrameHash
 from safeguard.interchange import BankFormat, detect_format, read_bank, write_bank
 from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import ExhibitMedia, FileRecord, Match
-from safeguard.triage.banks import export_bank, import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
 VPDQ_DIR = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "vpdq"

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from safeguard.banks.bank_files import export_bank, import_bank_file
 from safeguard.domain.known import BankRecord, Segment, VideoFrameHash
 from safeguard.hashing import analyse_file
 from safeguard.hashing.video import probe_video, vpdq_hash
@@ -25,7 +26,6 @@ from safeguard.store.database import session_scope
 from safeguard.store.models import ExhibitMedia, FileRecord, Match, Media
 from safeguard.store.video import keyframes
 from safeguard.store.video_models import VideoFrame, VideoMatchDetail
-from safeguard.triage.banks import export_bank, import_bank_file
 from safeguard.triage.exhibit_matching import match_exhibit
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from tests.video.conftest import VideoExhibit

@@ -1,5 +1,5 @@
 """The same change made from the CLI and from the web leaves the same audit record: one
-service function per change (review/accounts.py, triage/bank_admin.py) behind both doors."""
+service function per change (review/accounts.py, banks/admin.py) behind both doors."""
 
 from __future__ import annotations
 

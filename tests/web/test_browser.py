@@ -22,6 +22,7 @@ from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.cli.main import app as cli
 from safeguard.demo.corpus import generate_demo
 from safeguard.review.auth import add_user
@@ -33,7 +34,6 @@ from safeguard.store.models import Case
 from safeguard.store.previews import get_preview
 from safeguard.store.review_models import THUMB, AuditEvent, ReviewOutcome
 from safeguard.store.users import assign
-from safeguard.triage.banks import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from safeguard.web.app import create_app
 from tests.review.helpers import PASSWORD

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeguard.banks import admin as bank_admin
+from safeguard.banks.bank_files import export_bank, import_bank_file
 from safeguard.cli import review_commands, server_commands
 from safeguard.cli.progress import RichProgress
 from safeguard.domain.actors import Actor
@@ -22,8 +24,6 @@ from safeguard.store import banks as bank_store
 from safeguard.store import cases as case_store
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import database_url, session_scope, upgrade
-from safeguard.triage import bank_admin
-from safeguard.triage.banks import export_bank, import_bank_file
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 

@@ -9,13 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeguard.banks import admin as bank_admin
+from safeguard.banks.case_export import export_case
 from safeguard.domain.actors import Actor
 from safeguard.interchange import BankFormat
 from safeguard.store import api_tokens
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import session_scope
-from safeguard.triage import bank_admin
-from safeguard.triage.case_export import export_case
 
 token_app = typer.Typer(help="API tokens for the lookup API.", no_args_is_help=True)
 console = Console(stderr=False)

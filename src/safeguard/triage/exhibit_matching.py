@@ -15,7 +15,9 @@ import numpy as np
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from safeguard.banks.indexes import bank_index
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
+from safeguard.domain.progress import NoProgress, Progress
 from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS, VPDQ_DISTANCE, VPDQ_MIN_QUALITY
 from safeguard.matching.decide import Decision, FoundMatch, decide
 from safeguard.matching.groups import near_duplicate_groups, video_links
@@ -33,8 +35,6 @@ from safeguard.store.models import (
     Media,
 )
 from safeguard.store.video import media_frames
-from safeguard.triage.bank_indexes import bank_index
-from safeguard.triage.progress import NoProgress, Progress
 from safeguard.triage.video_matching import VideoMatching
 
 

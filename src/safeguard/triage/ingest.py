@@ -16,6 +16,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TypeVar
 
+from safeguard.domain.progress import NoProgress, Progress
 from safeguard.evidence import EvidenceError, EvidenceItem, EvidenceLimits, iter_evidence
 from safeguard.evidence.names import unique_logical_path
 from safeguard.hashing import FileFacts, analyse_file, timing
@@ -24,7 +25,6 @@ from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
-from safeguard.triage.progress import NoProgress, Progress
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from safeguard.banks import admin as bank_admin
 from safeguard.domain.actors import Actor
 from safeguard.review.access import CAN_ADMINISTER, require_role
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.review_models import User
-from safeguard.triage import bank_admin
 from safeguard.web.deps import Checked, SignedIn, store, user_of
 from safeguard.web.lookup_api import BankOut
 

@@ -19,10 +19,10 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from safeguard.banks.lookup import HashQuery, hash_bytes, lookup
 from safeguard.domain.signals import PDQ_RADIUS
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
-from safeguard.triage.lookup import HashQuery, hash_bytes, lookup
 from safeguard.web.deps import store
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])

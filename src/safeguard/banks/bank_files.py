@@ -9,6 +9,7 @@ from typing import TextIO
 
 from safeguard.config import vics_profile
 from safeguard.domain.known import BankRecord, RecordError
+from safeguard.domain.progress import NoProgress, Progress
 from safeguard.interchange import BankFormat, detect_format, read_bank, write_bank
 from safeguard.store.banks import (
     add_entries,
@@ -18,7 +19,6 @@ from safeguard.store.banks import (
     retire_bank,
 )
 from safeguard.store.database import session_scope
-from safeguard.triage.progress import NoProgress, Progress
 
 BATCH = 5000
 

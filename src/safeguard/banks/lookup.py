@@ -1,7 +1,7 @@
 """Lookups for other tools: which enabled bank entries match given hashes (digests or PDQ).
 
 Digests match exactly through the store's indexes; PDQ hashes match within a Hamming radius
-through each enabled bank's PDQ index (built once, persisted by ``triage.bank_indexes`` and kept
+through each enabled bank's PDQ index (built once, persisted by ``banks.indexes`` and kept
 in memory here: a bank's entries never change after import, so the cache is keyed by the
 database, the bank's id and its creation time). A lookup reads the list of enabled banks once
 and matches only their entries; a bank replaced meanwhile (``import_bank_file(replace=True)``
@@ -19,11 +19,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safeguard.banks.indexes import bank_index
 from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
 from safeguard.hashing import analyse_file
 from safeguard.matching.pdq_index import PdqIndex
 from safeguard.store.models import Bank, BankEntry
-from safeguard.triage.bank_indexes import bank_index
 
 DIGESTS = ("md5", "sha1", "sha256")
 KINDS = (*DIGESTS, "pdq")
