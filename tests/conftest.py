@@ -30,6 +30,14 @@ def _postgres_available() -> bool:
 POSTGRES = _postgres_available()
 
 
+@pytest.fixture(scope="session")
+def demo_corpus():  # noqa: ANN201 - DemoCorpus, imported lazily
+    """The suite's one benign demo corpus (cached between runs; shared, never modified)."""
+    from tests.demo_cache import cached_demo
+
+    return cached_demo()
+
+
 @pytest.fixture(autouse=True)
 def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Persisted bank indexes go to the test's own folder, never the working tree."""

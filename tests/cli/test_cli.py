@@ -10,12 +10,11 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
 from safeguard.cli.main import app
-from safeguard.demo.corpus import DemoCorpus, generate_demo, render_picture
+from safeguard.demo.corpus import DemoCorpus, render_picture
 
 runner = CliRunner()
 
@@ -142,9 +141,6 @@ def test_hostile_exhibit_is_recorded_not_followed(sqlite_url: str, tmp_path: Pat
     assert not (tmp_path / "escape.jpg").exists()
 
 
-@pytest.fixture(scope="module")
-def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
-    return generate_demo(tmp_path_factory.mktemp("cli-demo"), seed=11, n_base=24)
 
 
 def test_disabled_banks_do_not_grade_and_replacement_is_atomic(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguard.demo.corpus import generate_demo
+from safeguard.demo.corpus import DemoCorpus
 from safeguard.hashing import analyse, analyse_file, images, pdq
 
 from .conftest import encode, textured
@@ -25,8 +25,8 @@ def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    corpus = generate_demo(tmp_path_factory.mktemp("fast"), seed=11, n_base=12)
+def demo_files(tmp_path_factory: pytest.TempPathFactory, demo_corpus: DemoCorpus) -> list[Path]:
+    corpus = demo_corpus
     files = sorted(p for p in corpus.exhibit_dir.rglob("*") if p.is_file())
     big = tmp_path_factory.mktemp("big")
     for n, (w, h) in enumerate([(2400, 1800), (4000, 3000)]):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from safeguard.banks.bank_files import import_bank_file
 from safeguard.cli.main import app
-from safeguard.demo.corpus import DemoCorpus, generate_demo
+from safeguard.demo.corpus import DemoCorpus
 from safeguard.review.previews import blurred, prepare_case
 from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
@@ -25,8 +25,8 @@ from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
 
 @pytest.fixture(scope="module")
-def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
-    return generate_demo(tmp_path_factory.mktemp("review-demo"), seed=11, n_base=12)
+def small_demo(demo_corpus: DemoCorpus) -> DemoCorpus:
+    return demo_corpus
 
 
 def ingest(url: str, corpus: DemoCorpus, root: Path | None = None) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from safeguard.demo.corpus import DemoCorpus, generate_demo
 from safeguard.review import auth
 from tests.conftest import scratch_postgres_database
 
@@ -18,10 +17,6 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
-@pytest.fixture(scope="session")
-def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
-    """A small generated benign exhibit and its bank (shared, never modified)."""
-    return generate_demo(tmp_path_factory.mktemp("server-demo"), seed=11, n_base=16)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from safeguard.banks.bank_files import import_bank_file
 from safeguard.cli.main import app as cli
-from safeguard.demo.corpus import generate_demo
+from safeguard.demo.corpus import DemoCorpus
 from safeguard.review.auth import add_user
 from safeguard.review.previews import prepare_case
 from safeguard.review.settings import ReviewSettings
@@ -68,7 +68,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def served(tmp_path_factory: pytest.TempPathFactory, demo_corpus: DemoCorpus) -> Iterator[dict]:
     """An ingested demo store with four people, served by uvicorn on a free local port."""
     root = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{root / 'store.sqlite'}"
@@ -77,7 +77,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         os.environ.get("SAFEGUARD_INDEX_DIR"),
     )
     os.environ["SAFEGUARD_INDEX_DIR"] = str(root / "indexes")
-    corpus = generate_demo(root / "demo", seed=5, n_base=12)
+    corpus = demo_corpus
     with session_scope(url) as session:
         create_case(session, "OP-BROWSER", "Browser test")
     import_bank_file(corpus.bank_csv, "demo", database_url=url)
