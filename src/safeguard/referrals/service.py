@@ -59,7 +59,7 @@ def require(actor: Actor, roles: frozenset[str]) -> None:
         raise NotPermitted(f"{actor.role} may not do this")
 
 
-def _audit(
+def audit_event(
     session: Session, actor: Actor, action: str, detail: dict, case_id: int | None = None
 ) -> None:
     audit.append(
@@ -188,7 +188,7 @@ def _import_document(
             )
             counts = _match_reported_hashes(session, referral)
             report.file_status.update(counts)
-            _audit(
+            audit_event(
                 session,
                 actor,
                 "referral_import",
@@ -288,7 +288,7 @@ def _ingest_uploads(
         )
         exhibit = get_or_create_exhibit(session, case, "uploads", str(folder.resolve()))
         referral.case_id, referral.exhibit_id = case.id, exhibit.id
-        _audit(
+        audit_event(
             session,
             actor,
             "referral_case_opened",
@@ -349,7 +349,7 @@ def move(
     store.add_event(
         session, referral, to, actor=actor.username, assignee=new_assignee, reason=reason.strip()
     )
-    _audit(
+    audit_event(
         session,
         actor,
         "referral_state",
@@ -381,7 +381,7 @@ def assign(
         assignee=assignee,
         reason=reason.strip(),
     )
-    _audit(
+    audit_event(
         session,
         actor,
         "referral_assign",
@@ -416,7 +416,7 @@ def record_authority(
         row.authority_by = actor.username
         row.authority_at = now
         row.authority_reference = reference.strip()
-    _audit(
+    audit_event(
         session,
         actor,
         "referral_view_authority",
