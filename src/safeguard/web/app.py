@@ -15,6 +15,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from safeguard.review.access import NotAllowed
 from safeguard.review.grading import ReviewError
+from safeguard.review.media import AuthorityRequired
 from safeguard.review.settings import ReviewSettings
 from safeguard.store.database import database_url as default_url
 from safeguard.store.database import upgrade
@@ -71,6 +72,10 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, _: NotAllowed) -> Response:
         return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(AuthorityRequired)
+    async def _authority(request: Request, error: AuthorityRequired) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=403)
 
     @app.exception_handler(ReviewError)
     async def _conflict(request: Request, error: ReviewError) -> Response:
