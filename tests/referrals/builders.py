@@ -17,8 +17,12 @@ def full_report(report_id: str = "7100001", md5: str = "0" * 31 + "1") -> dict[s
         "phone": [{"@type": "Mobile", "#text": "07700 900123"}, "+44 20 7946 0555"],
         "email": ["Avery.Example@EXAMPLE.com", "second@example.org"],
         "address": [
-            {"address": "1 Test Street", "city": "Testville", "zipCode": "SW1A 1AA",
-             "country": "GB"}
+            {
+                "address": "1 Test Street",
+                "city": "Testville",
+                "zipCode": "SW1A 1AA",
+                "country": "GB",
+            }
         ],
         "age": "34",
         "dateOfBirth": "1991-04-05",
@@ -71,8 +75,9 @@ def full_report(report_id: str = "7100001", md5: str = "0" * 31 + "1") -> dict[s
         "lawEnforcement": {"agencyName": "Test Agency", "caseNumber": "LE-1"},
         "reporter": {"espName": "PixShare Inc.", "reportingPerson": {"email": "t@example.com"}},
         "personOrUserReported": reported,
-        "intendedRecipient": [{"intendedRecipientPerson": {"firstName": "Rec"},
-                               "screenName": "recipient1"}],
+        "intendedRecipient": [
+            {"intendedRecipientPerson": {"firstName": "Rec"}, "screenName": "recipient1"}
+        ],
         "victim": [{"victimPerson": {"firstName": "Vic", "age": "13"}}],
         "additionalInfo": "report info",
         "fileDetails": [

@@ -53,9 +53,7 @@ def _bundle(tmp_path: Path, viewed: str = "false") -> tuple[Path, bytes, bytes]:
     (folder / "8100001").mkdir()
     (folder / "8100001" / "upload-1.jpg").write_bytes(upload)
     bank = tmp_path / "bank.csv"
-    bank.write_text(
-        f"md5,category\n{hashlib.md5(known).hexdigest()},B\n", encoding="utf-8"
-    )
+    bank.write_text(f"md5,category\n{hashlib.md5(known).hexdigest()},B\n", encoding="utf-8")
     return folder, upload, known
 
 
@@ -85,8 +83,9 @@ def test_files_are_matched_and_gated_until_authority_is_recorded(
         with pytest.raises(media.AuthorityRequired):
             media.reveal(session, reviewer, case, exhibit_id, media_id, full=True)
         with pytest.raises(service.NotPermitted):
-            service.record_authority(session, referral_id, reference="X",
-                                     actor=Actor("rx", reviewer.id, "reviewer"))
+            service.record_authority(
+                session, referral_id, reference="X", actor=Actor("rx", reviewer.id, "reviewer")
+            )
         who = Actor(officer.username, officer.id, officer.role)
         with pytest.raises(service.Refused, match="reference"):
             service.record_authority(session, referral_id, reference=" ", actor=who)
@@ -118,5 +117,4 @@ def test_viewed_files_and_ungated_sources_need_no_authority(
         referral = session.get(Referral, done.imported[0][0])
         case = session.get(Case, referral.case_id)
         reviewer = make_user(session, "rx", "reviewer", case.id)
-        assert media.reveal(session, reviewer, case, referral.exhibit_id,
-                            d["files"][0]["media_id"])
+        assert media.reveal(session, reviewer, case, referral.exhibit_id, d["files"][0]["media_id"])

@@ -140,10 +140,30 @@ def test_random_bytes_give_an_error_value_or_a_tree(data: bytes) -> None:
 
 XMLISH = st.lists(
     st.sampled_from(
-        ["<report>", "</report>", "<reportId>", "</reportId>", "<fileDetails>",
-         "</fileDetails>", "<ipCaptureEvent>", "</ipCaptureEvent>", "<ipAddress>",
-         "</ipAddress>", "<port>", "</port>", "192.0.2.1", "x", "&amp;", "&bad;", "<!--c-->",
-         "<![CDATA[z]]>", "<personOrUserReported>", "</personOrUserReported>", "\x00", "é"]
+        [
+            "<report>",
+            "</report>",
+            "<reportId>",
+            "</reportId>",
+            "<fileDetails>",
+            "</fileDetails>",
+            "<ipCaptureEvent>",
+            "</ipCaptureEvent>",
+            "<ipAddress>",
+            "</ipAddress>",
+            "<port>",
+            "</port>",
+            "192.0.2.1",
+            "x",
+            "&amp;",
+            "&bad;",
+            "<!--c-->",
+            "<![CDATA[z]]>",
+            "<personOrUserReported>",
+            "</personOrUserReported>",
+            "\x00",
+            "é",
+        ]
     ),
     max_size=40,
 ).map(lambda parts: "".join(parts).encode("utf-8"))

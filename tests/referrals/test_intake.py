@@ -66,13 +66,22 @@ def test_every_schema_field_round_trips_into_the_store(database_url: str, tmp_pa
 
     reported = _only(d["parties"], role="reported")
     expected_party = {
-        "first_name": "Avery", "last_name": "Example", "age": "34",
-        "date_of_birth": "1991-04-05", "esp_identifier": "PX123456789",
-        "esp_service": "PixShare", "compromised_account": False, "screen_name": "@AveryX",
-        "profile_bio": "Just a test bio", "third_party_user_reported": False,
-        "prior_ct_reports": "111 222", "group_identifier": "group-7",
-        "account_temporarily_disabled": True, "account_permanently_disabled": False,
-        "estimated_location": "Testville, GB", "associated_account": "PX987654321",
+        "first_name": "Avery",
+        "last_name": "Example",
+        "age": "34",
+        "date_of_birth": "1991-04-05",
+        "esp_identifier": "PX123456789",
+        "esp_service": "PixShare",
+        "compromised_account": False,
+        "screen_name": "@AveryX",
+        "profile_bio": "Just a test bio",
+        "third_party_user_reported": False,
+        "prior_ct_reports": "111 222",
+        "group_identifier": "group-7",
+        "account_temporarily_disabled": True,
+        "account_permanently_disabled": False,
+        "estimated_location": "Testville, GB",
+        "associated_account": "PX987654321",
         "additional_info": "reported user info",
     }
     assert {k: reported[k] for k in expected_party} == expected_party
@@ -129,8 +138,9 @@ def test_every_schema_field_round_trips_into_the_store(database_url: str, tmp_pa
     assert _only(ids, kind="device_id", value="490154203237518")["file_row_id"] == f["id"]
     with session_scope(database_url) as session:
         row = session.scalar(select(ReferralFile))
-        assert json.loads(row.details_json) == [{"name": "Make", "value": "TestCam",
-                                                  "type": "EXIF"}]
+        assert json.loads(row.details_json) == [
+            {"name": "Make", "value": "TestCam", "type": "EXIF"}
+        ]
         assert json.loads(row.hashes_json)[0]["hashType"] == "MD5"
         doc = session.scalar(select(ReferralDocument))
         assert doc.content == path.read_bytes()  # the original, unchanged
@@ -150,8 +160,9 @@ def test_xml_and_json_of_one_report_store_the_same_facts(database_url: str, tmp_
             "reporter": d["reporter"],
             "extra": d["extra"],
             "parties": [{k: v for k, v in p.items() if k != "id"} for p in d["parties"]],
-            "identifiers": [{k: v for k, v in i.items() if k not in strip}
-                            for i in d["identifiers"]],
+            "identifiers": [
+                {k: v for k, v in i.items() if k not in strip} for i in d["identifiers"]
+            ],
             "files": [{k: v for k, v in f.items() if k != "id"} for f in d["files"]],
         }
 
@@ -162,8 +173,14 @@ def _counts(url: str) -> tuple[int, ...]:
     with session_scope(url) as session:
         return tuple(
             session.scalar(select(func.count()).select_from(model))
-            for model in (Referral, ReferralDocument, Identifier, ReferralParty, ReferralFile,
-                          AuditEvent)
+            for model in (
+                Referral,
+                ReferralDocument,
+                Identifier,
+                ReferralParty,
+                ReferralFile,
+                AuditEvent,
+            )
         )
 
 
@@ -207,8 +224,10 @@ def test_a_malformed_report_is_named_and_the_others_import(database_url: str, tm
     assert len(report.imported) == 2
     with session_scope(database_url) as session:
         frag = session.scalar(select(Referral).where(Referral.external_id.like("frag.csv:%")))
-        idents = {i.kind: i for i in session.scalars(
-            select(Identifier).where(Identifier.referral_id == frag.id))}
+        idents = {
+            i.kind: i
+            for i in session.scalars(select(Identifier).where(Identifier.referral_id == frag.id))
+        }
     assert "bad_port" in idents["ip"].flags and idents["ip"].port is None
     assert idents["other"].original == "coo" and "unknown_kind" in idents["other"].flags
 
@@ -243,7 +262,12 @@ def test_a_zip_bundle_with_several_reports(database_url: str, tmp_path: Path) ->
         z.writestr("b/2.json", json.dumps({"report": full_report("2")}))
         wrapper = b"<reports>" + report_xml(full_report("3")).split(b"?>", 1)[1] + b"</reports>"
         z.writestr("c/3.xml", wrapper)
-    done = import_referrals(bundle, source="ncmec", actor=ACTOR, database_url=database_url,
-                            received_at=datetime(2026, 5, 1, tzinfo=UTC))
+    done = import_referrals(
+        bundle,
+        source="ncmec",
+        actor=ACTOR,
+        database_url=database_url,
+        received_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
     assert sorted(e for _, e in done.imported) == ["1", "2", "3"] and done.errors == []
     assert _detail(database_url, done.imported[0][0])["received_at"] == "2026-05-01T00:00:00Z"

@@ -26,9 +26,7 @@ DOC_V4 = st.sampled_from(["192.0.2", "198.51.100", "203.0.113"]).flatmap(
     lambda net: st.integers(0, 255).map(lambda host: f"{net}.{host}")
 )
 DOC_V6 = st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)).map(
-    lambda t: ipaddress.IPv6Address(
-        (0x20010DB8 << 96) | (t[0] << 48) | (t[1] << 16) | t[2]
-    )
+    lambda t: ipaddress.IPv6Address((0x20010DB8 << 96) | (t[0] << 48) | (t[1] << 16) | t[2])
 )
 
 
@@ -83,7 +81,7 @@ def test_phone_region_is_configurable_and_bad_numbers_are_kept() -> None:
     assert not bad.valid and bad.value == "call me maybe"
 
 
-LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFXYZ0123456789._-", min_size=1, max_size=20)
+LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ0123456789._-", min_size=1, max_size=20)
 
 
 @given(LOCAL, st.sampled_from(["example.com", "EXAMPLE.ORG", "Example.Net."]), st.booleans())

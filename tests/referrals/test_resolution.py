@@ -104,8 +104,11 @@ def test_request_lifecycle_deadlines_returns(database_url: str, tmp_path: Path) 
     # 192.0.2.10 (Broadband /24), 2001:db8::1 (IPv6), avery.example@example.com and
     # second@example.org (Mail), +447700900123 (Mobile); 198.51.100.7 and +4420... unknown
     assert set(requests) == {
-        ("ip", "192.0.2.10"), ("ip", "2001:db8::1"), ("email", "avery.example@example.com"),
-        ("email", "second@example.org"), ("phone", "+447700900123"),
+        ("ip", "192.0.2.10"),
+        ("ip", "2001:db8::1"),
+        ("email", "avery.example@example.com"),
+        ("email", "second@example.org"),
+        ("phone", "+447700900123"),
     }
     v4 = requests[("ip", "192.0.2.10")]
     assert v4["window_start_utc"] == "2026-03-01T14:14:30Z"
@@ -126,9 +129,7 @@ def test_request_lifecycle_deadlines_returns(database_url: str, tmp_path: Path) 
         resolution.advance_request(
             session, ref, "authorised", actor=AUTHORISER, authorisation_reference="DP-1"
         )
-        exported = resolution.export_requests(
-            session, "Example Broadband", "csv", actor=DRAFTER
-        )
+        exported = resolution.export_requests(session, "Example Broadband", "csv", actor=DRAFTER)
         as_json = json.loads(
             resolution.export_requests(session, "Example Broadband", "json", actor=DRAFTER)
         )
@@ -140,15 +141,14 @@ def test_request_lifecycle_deadlines_returns(database_url: str, tmp_path: Path) 
     with session_scope(database_url) as session:
         for q in d["requests"]:
             if q["reference"] != ref:
-                resolution.advance_request(session, q["reference"], "authorised",
-                                           actor=AUTHORISER)
+                resolution.advance_request(session, q["reference"], "authorised", actor=AUTHORISER)
             resolution.advance_request(session, q["reference"], "sent", actor=DRAFTER)
     mail = requests[("email", "second@example.org")]["reference"]
     phone = requests[("phone", "+447700900123")]["reference"]
     returned = (
         "reference,identifier,provider,window_start,port,subscriber_name,address,email,phone,"
         "account,service_start,service_end,nil\n"
-        f"{ref},,,,,Avery Example,\"1 Test Street, Testville, SW1A 1AA\",,07700 900123,"
+        f'{ref},,,,,Avery Example,"1 Test Street, Testville, SW1A 1AA",,07700 900123,'
         "ACC-1,2020-01-01T00:00:00Z,,\n"
         f",second@example.org,Example Mail,,,,,,,,,,true\n"
         f"CDR-999999,,,,,x,,,,,,,\n"
@@ -167,8 +167,11 @@ def test_request_lifecycle_deadlines_returns(database_url: str, tmp_path: Path) 
     assert states[phone] == "sent"
     from_return = [i for i in d["identifiers"] if i["origin"] == "return"]
     assert {(i["kind"], i["value"]) for i in from_return} >= {
-        ("name", "avery example"), ("phone", "+447700900123"), ("esp_account", "ACC-1"),
-        ("address", "1 test street, testville, sw1a 1aa"), ("name", "second row"),
+        ("name", "avery example"),
+        ("phone", "+447700900123"),
+        ("esp_account", "ACC-1"),
+        ("address", "1 test street, testville, sw1a 1aa"),
+        ("name", "second row"),
     }
     returns = next(q for q in d["requests"] if q["reference"] == ref)["returns"]
     assert returns[0]["subscriber_name"] == "Avery Example"
@@ -190,8 +193,9 @@ def test_overdue_requests_and_the_queue(database_url: str, tmp_path: Path) -> No
         # the IPv6 request's deadline is 2026-05-30: overdue from 7 days before
         soon = datetime(2026, 5, 25, tzinfo=UTC)
         overdue = views.queue(session, actor=DRAFTER, overdue=True, now=soon)
-        early = views.queue(session, actor=DRAFTER, overdue=True,
-                            now=datetime(2026, 4, 1, tzinfo=UTC))
+        early = views.queue(
+            session, actor=DRAFTER, overdue=True, now=datetime(2026, 4, 1, tzinfo=UTC)
+        )
         grouped = views.requests_by_provider(session, actor=DRAFTER, now=soon)
     assert [r["id"] for r in overdue] == [referral_id] and overdue[0]["overdue_requests"] == 1
     assert early == []
@@ -204,12 +208,12 @@ def test_workflow_moves_are_audited_with_reasons(database_url: str, tmp_path: Pa
         with pytest.raises(Refused, match="reason"):
             service.move(session, referral_id, "resolving", reason=" ", actor=DRAFTER)
         service.assign(session, referral_id, "ann", reason="her patch", actor=DRAFTER)
-        service.move(session, referral_id, "closed", reason="duplicate of another",
-                     actor=DRAFTER)
+        service.move(session, referral_id, "closed", reason="duplicate of another", actor=DRAFTER)
     with session_scope(database_url) as session:
         with pytest.raises(service.NotPermitted):
-            service.move(session, referral_id, "received", reason="x",
-                         actor=Actor("rev", 1, "reviewer"))
+            service.move(
+                session, referral_id, "received", reason="x", actor=Actor("rev", 1, "reviewer")
+            )
         d = views.detail(session, referral_id, actor=DRAFTER)
         from sqlalchemy import select
 
@@ -218,7 +222,8 @@ def test_workflow_moves_are_audited_with_reasons(database_url: str, tmp_path: Pa
         actions = [e.action for e in session.scalars(select(AuditEvent))]
     assert d["state"] == "closed" and d["assignee"] == "ann"
     assert [(h["to"], h["reason"]) for h in d["history"]][-2:] == [
-        ("received", "her patch"), ("closed", "duplicate of another")
+        ("received", "her patch"),
+        ("closed", "duplicate of another"),
     ]
     assert actions.count("referral_state") == 1 and "referral_assign" in actions
     assert "referral_import" in actions and "provider_table_import" in actions
