@@ -36,6 +36,8 @@ def fill(path: str, site: Site, case=None) -> str:
         "media_id": case.groups[0][0],
         "key": f"{case.exhibit_id}-g{case.group_ids[0]}",
         "name": "style.css",
+        "referral_id": 1,
+        "reference": "CDR-000001",
     }
     return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), path)
 
