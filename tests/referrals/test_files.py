@@ -18,7 +18,7 @@ from safeguard.review.previews import prepare_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import Case
 from safeguard.store.referral_models import Referral
-from safeguard.triage.banks import import_bank_file
+from safeguard.banks.bank_files import import_bank_file
 from tests.referrals.builders import full_report, write_report
 from tests.review.helpers import make_user
 

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from safeguard.banks import admin as bank_admin
 from safeguard.banks.bank_files import export_bank, import_bank_file
-from safeguard.cli import review_commands, server_commands
 from safeguard.cli import referral_commands, review_commands, server_commands
 from safeguard.cli.progress import RichProgress
 from safeguard.domain.actors import Actor

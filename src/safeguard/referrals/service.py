@@ -29,7 +29,7 @@ from safeguard.store.cases import create_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.referral_models import Referral, ReferralFile
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
-from safeguard.triage.progress import NoProgress, Progress
+from safeguard.domain.progress import NoProgress, Progress
 
 #: Roles that may work on referrals (besides the CLI operator, who is trusted like for ingest).
 CAN_REFERRALS = frozenset({"intelligence", "analyst", "supervisor", "admin"})
