@@ -123,7 +123,9 @@ def generate(
         else:
             ip, port = f"2001:db8:{len(humans) >> 16:x}:{len(humans) & 0xFFFF:x}::1", None
         humans.append(
-            _Human(pid, first, last, dob, address, postcode, tuple(emails), phone, accounts, ip, port)
+            _Human(
+                pid, first, last, dob, address, postcode, tuple(emails), phone, accounts, ip, port
+            )
         )
         counts.append(n)
         total += n

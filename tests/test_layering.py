@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
         "store",
         "triage",
     },
-    "reports": {"domain", "config", "store"},
+    "reports": {"domain", "config", "store", "referrals"},
     "demo": {"domain", "config", "hashing", "interchange"},
     "review": {"domain", "config", "store", "evidence", "hashing", "reports"},
     "web": {"domain", "config", "store", "triage", "referrals", "reports", "review"},

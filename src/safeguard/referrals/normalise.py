@@ -108,9 +108,7 @@ def normalise_ip(text: str) -> Normalised:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     flags: tuple[str, ...] = ()
-    if address.is_private and not _documentation(address) or address.is_loopback:
-        flags = (NOT_PUBLIC,)
-    elif isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
+    if address.is_private and not _documentation(address) or address.is_loopback or isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
         flags = (NOT_PUBLIC,)
     return Normalised(str(address), True, flags)
 

@@ -30,8 +30,13 @@ FACTORS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "prior_referrals": {"points_each": int, "max_points": int},
     "first_generation": {"points": int},
     "possibly_self_produced": {"points": int},
-    "highest_category": {"category": str, "min_count": int, "points": int, "points_each": int,
-                         "max_points": int},
+    "highest_category": {
+        "category": str,
+        "min_count": int,
+        "points": int,
+        "points_each": int,
+        "max_points": int,
+    },
     "generative_ai": {"points": int},
     "esp_escalation": {"points": int},
     "referral_age": {"points_per_day": int, "max_points": int},
@@ -157,7 +162,9 @@ def parse_rules(data: bytes, where: str = "<rules>") -> Rules | RuleError:
         return RuleError(where, "[factors]: missing")
     unknown = sorted(set(factors) - set(FACTORS))
     if unknown:
-        return RuleError(where, f"factors.{unknown[0]}: unknown factor (known: {', '.join(FACTORS)})")
+        return RuleError(
+            where, f"factors.{unknown[0]}: unknown factor (known: {', '.join(FACTORS)})"
+        )
     for name, params in FACTORS.items():
         table = factors.get(name)
         if not isinstance(table, dict):
@@ -172,8 +179,9 @@ def parse_rules(data: bytes, where: str = "<rules>") -> Rules | RuleError:
             if kind is int:
                 if type(value) is not int or value < 0:
                     return RuleError(
-                        where, f"factors.{name}.{key}: must be a whole number >= 0 "
-                        "(no factor may lower a score)"
+                        where,
+                        f"factors.{name}.{key}: must be a whole number >= 0 "
+                        "(no factor may lower a score)",
                     )
             elif not isinstance(value, kind):
                 return RuleError(where, f"factors.{name}.{key}: must be a {kind.__name__}")
@@ -206,49 +214,87 @@ def assess(facts: PriorityFacts, rules: Rules, now: datetime) -> Assessment:
         why.append(f"incident type {facts.incident_type}")
     if facts.contact_abuse_alleged:
         why.append("contact abuse alleged (recorded by an analyst)")
-    add("child_at_immediate_risk", bool(why), risk["points"],
-        "; ".join(why) or "no enticement, sextortion or contact abuse recorded")
+    add(
+        "child_at_immediate_risk",
+        bool(why),
+        risk["points"],
+        "; ".join(why) or "no enticement, sextortion or contact abuse recorded",
+    )
 
     access = []
     if facts.position_of_trust:
         access.append("position of trust")
     if facts.household_access:
         access.append("access to children in the household")
-    add("access_to_children", bool(access), f["access_to_children"]["points"],
-        "; ".join(access) or "none recorded")
-    add("registered_sex_offender", facts.registered_sex_offender,
+    add(
+        "access_to_children",
+        bool(access),
+        f["access_to_children"]["points"],
+        "; ".join(access) or "none recorded",
+    )
+    add(
+        "registered_sex_offender",
+        facts.registered_sex_offender,
         f["registered_sex_offender"]["points"],
-        "registered sex offender (recorded)" if facts.registered_sex_offender else "not recorded")
+        "registered sex offender (recorded)" if facts.registered_sex_offender else "not recorded",
+    )
 
     prior = f["prior_referrals"]
-    add("prior_referrals", facts.prior_referrals > 0,
+    add(
+        "prior_referrals",
+        facts.prior_referrals > 0,
         min(prior["max_points"], prior["points_each"] * facts.prior_referrals),
-        f"{facts.prior_referrals} prior referral(s) on the subject")
+        f"{facts.prior_referrals} prior referral(s) on the subject",
+    )
 
-    add("first_generation", facts.first_generation_count > 0, f["first_generation"]["points"],
-        f"{facts.first_generation_count} never-seen-before file(s)")
+    add(
+        "first_generation",
+        facts.first_generation_count > 0,
+        f["first_generation"]["points"],
+        f"{facts.first_generation_count} never-seen-before file(s)",
+    )
     self_produced = "possibleSelfProduction" in facts.file_annotations
-    add("possibly_self_produced", self_produced, f["possibly_self_produced"]["points"],
-        "a file is annotated possibleSelfProduction" if self_produced else "no file so annotated")
+    add(
+        "possibly_self_produced",
+        self_produced,
+        f["possibly_self_produced"]["points"],
+        "a file is annotated possibleSelfProduction" if self_produced else "no file so annotated",
+    )
 
     top = f["highest_category"]
     n = int(facts.category_counts.get(top["category"], 0))
     applies = n >= top["min_count"] and n > 0
-    add("highest_category", applies,
+    add(
+        "highest_category",
+        applies,
         min(top["max_points"], top["points"] + top["points_each"] * n),
-        f"{n} file(s) at category {top['category']}")
+        f"{n} file(s) at category {top['category']}",
+    )
 
     genai = "generativeAi" in facts.file_annotations
-    add("generative_ai", genai, f["generative_ai"]["points"],
-        "a file is annotated generativeAi (never lowers the score)" if genai
-        else "no generativeAi annotation")
-    add("esp_escalation", facts.escalate_to_high_priority, f["esp_escalation"]["points"],
-        "the reporter asked for escalation" if facts.escalate_to_high_priority else "not asked")
+    add(
+        "generative_ai",
+        genai,
+        f["generative_ai"]["points"],
+        "a file is annotated generativeAi (never lowers the score)"
+        if genai
+        else "no generativeAi annotation",
+    )
+    add(
+        "esp_escalation",
+        facts.escalate_to_high_priority,
+        f["esp_escalation"]["points"],
+        "the reporter asked for escalation" if facts.escalate_to_high_priority else "not asked",
+    )
 
     age = f["referral_age"]
     days = max(0, (now - facts.received_at) // timedelta(days=1))
-    add("referral_age", days > 0, min(age["max_points"], age["points_per_day"] * days),
-        f"waiting {days} day(s)")
+    add(
+        "referral_age",
+        days > 0,
+        min(age["max_points"], age["points_per_day"] * days),
+        f"waiting {days} day(s)",
+    )
 
     dl = f["provider_deadline"]
     if facts.nearest_deadline is None:
@@ -256,17 +302,25 @@ def assess(facts: PriorityFacts, rules: Rules, now: datetime) -> Assessment:
     else:
         left = facts.nearest_deadline - now
         soon = left <= timedelta(days=dl["within_days"])
-        add("provider_deadline", soon, dl["points"],
+        add(
+            "provider_deadline",
+            soon,
+            dl["points"],
             f"nearest provider deadline {facts.nearest_deadline.date().isoformat()} "
-            f"({left.days} day(s) left; threshold {dl['within_days']})")
+            f"({left.days} day(s) left; threshold {dl['within_days']})",
+        )
 
     k = facts.kirat
     if k is None:
         add("kirat", False, 0, "no KIRAT result recorded")
     else:
-        add("kirat", True, int(f["kirat"].get(k.band, 0)),
+        add(
+            "kirat",
+            True,
+            int(f["kirat"].get(k.band, 0)),
             f"KIRAT {k.band} (version {k.version}, by {k.assessor}, {k.assessed_on}; "
-            "recorded, not computed)")
+            "recorded, not computed)",
+        )
 
     score = sum(r.points for r in results)
     band = next(name for name, threshold in rules.bands if score >= threshold)

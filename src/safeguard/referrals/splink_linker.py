@@ -65,15 +65,18 @@ def _settings(n: int):  # noqa: ANN202 - Splink's own type
             comparison_levels=[
                 cll.NullLevel(col),
                 cll.ExactMatchLevel(col).configure(
-                    m_probability=mu["exact"][0], u_probability=mu["exact"][1],
+                    m_probability=mu["exact"][0],
+                    u_probability=mu["exact"][1],
                     label_for_charts="exact",
                 ),
                 cll.JaroWinklerLevel(col, 0.88).configure(
-                    m_probability=mu["close"][0], u_probability=mu["close"][1],
+                    m_probability=mu["close"][0],
+                    u_probability=mu["close"][1],
                     label_for_charts="close",
                 ),
                 cll.ElseLevel().configure(
-                    m_probability=mu["else"][0], u_probability=mu["else"][1],
+                    m_probability=mu["else"][0],
+                    u_probability=mu["else"][1],
                     label_for_charts="different",
                 ),
             ],
@@ -84,7 +87,8 @@ def _settings(n: int):  # noqa: ANN202 - Splink's own type
         comparison_levels=[
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob").configure(
-                m_probability=_DOB["exact"][0], u_probability=_DOB["exact"][1],
+                m_probability=_DOB["exact"][0],
+                u_probability=_DOB["exact"][1],
                 label_for_charts="exact",
             ),
             cll.CustomLevel(
@@ -93,11 +97,13 @@ def _settings(n: int):  # noqa: ANN202 - Splink's own type
                 "(substr(dob_l, 6, 2) = substr(dob_r, 6, 2) OR "
                 "substr(dob_l, 9, 2) = substr(dob_r, 9, 2)))"
             ).configure(
-                m_probability=_DOB["close"][0], u_probability=_DOB["close"][1],
+                m_probability=_DOB["close"][0],
+                u_probability=_DOB["close"][1],
                 label_for_charts="same year, one of day or month differs",
             ),
             cll.ElseLevel().configure(
-                m_probability=_DOB["else"][0], u_probability=_DOB["else"][1],
+                m_probability=_DOB["else"][0],
+                u_probability=_DOB["else"][1],
                 label_for_charts="different",
             ),
         ],
@@ -110,19 +116,23 @@ def _settings(n: int):  # noqa: ANN202 - Splink's own type
                 "(address_l IS NULL OR address_r IS NULL)"
             ).configure(is_null_level=True, label_for_charts="missing"),
             cll.CustomLevel("postcode_l = postcode_r AND address_l = address_r").configure(
-                m_probability=_PLACE["both"][0], u_probability=_PLACE["both"][1],
+                m_probability=_PLACE["both"][0],
+                u_probability=_PLACE["both"][1],
                 label_for_charts="same address and postcode",
             ),
             cll.CustomLevel("address_l = address_r").configure(
-                m_probability=_PLACE["address"][0], u_probability=_PLACE["address"][1],
+                m_probability=_PLACE["address"][0],
+                u_probability=_PLACE["address"][1],
                 label_for_charts="same address (a postcode missing)",
             ),
             cll.CustomLevel("postcode_l = postcode_r").configure(
-                m_probability=_PLACE["postcode"][0], u_probability=_PLACE["postcode"][1],
+                m_probability=_PLACE["postcode"][0],
+                u_probability=_PLACE["postcode"][1],
                 label_for_charts="same postcode",
             ),
             cll.ElseLevel().configure(
-                m_probability=_PLACE["else"][0], u_probability=_PLACE["else"][1],
+                m_probability=_PLACE["else"][0],
+                u_probability=_PLACE["else"][1],
                 label_for_charts="different",
             ),
         ],
@@ -153,7 +163,12 @@ def _rows(records: Sequence[LinkRecord]) -> dict[str, list[Any]]:
         return v or None
 
     cols: dict[str, list[Any]] = {
-        "key": [], "first_name": [], "last_name": [], "dob": [], "address": [], "postcode": []
+        "key": [],
+        "first_name": [],
+        "last_name": [],
+        "dob": [],
+        "address": [],
+        "postcode": [],
     }
     for r in records:
         p = r.person
@@ -174,7 +189,8 @@ def probabilistic_links(
 ) -> list[ProbabilisticLink]:
     """Pairs whose match probability reaches ``threshold``, each with its weights."""
     usable = [
-        r for r in records
+        r
+        for r in records
         if r.person.last_name or r.person.first_name or r.person.dob or r.person.postcode
     ]
     if len(usable) < 2:
@@ -243,8 +259,11 @@ def _links_from(data: dict[str, list[Any]]) -> list[ProbabilisticLink]:
         a, b = str(data["key_l"][i]), str(data["key_r"][i])
         out.append(
             ProbabilisticLink(
-                min(a, b), max(a, b), float(data["match_weight"][i]),
-                float(data["match_probability"][i]), tuple(levels),
+                min(a, b),
+                max(a, b),
+                float(data["match_weight"][i]),
+                float(data["match_probability"][i]),
+                tuple(levels),
             )
         )
     out.sort(key=lambda link: (link.a, link.b))
