@@ -4,7 +4,7 @@ Fellegi-Sunter through Splink (the UK Ministry of Justice's implementation): eac
 contributes a match weight log2(m/u) per agreement level; the sum plus the prior gives the
 match probability. The m and u probabilities are fixed here (documented below), not trained, so
 that one input always gives the same links and a test can assert them; the prior is about one
-other referral of the same person among the N compared (1/N).
+other referral of the same person among the N compared (1/N, at most 1e-4).
 
 Address and postcode are one comparison (they are not independent): a household that shares an
 address and surname but not a first name or date of birth stays below the threshold.
@@ -52,6 +52,17 @@ class ProbabilisticLink:
     def edge(self) -> Edge:
         reasons = tuple(f"{name}: {label} ({w:+.2f})" for name, label, w in self.levels)
         return Edge(self.a, self.b, "probabilistic", reasons, self.weight, self.probability)
+
+
+def prior(n: int) -> float:
+    """P(two random referrals are one person): about 1/N, never above 1 in 10,000, so that a
+    small store is not linked more loosely than a large one."""
+    return min(1e-4, 1.0 / max(n, 2))
+
+
+def prior_weight(n: int) -> float:
+    p = prior(n)
+    return math.log2(p / (1 - p))
 
 
 def _settings(n: int):  # noqa: ANN202 - Splink's own type
@@ -140,7 +151,7 @@ def _settings(n: int):  # noqa: ANN202 - Splink's own type
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="key",
-        probability_two_random_records_match=1.0 / max(n, 2),
+        probability_two_random_records_match=prior(n),
         comparisons=[
             levels("first_name", _FIRST),
             levels("last_name", _LAST),
