@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bench.linking_data import generate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.linking_data import generate
 from safeguard.referrals.linking import (
     Decision,
     Edge,
@@ -149,7 +149,8 @@ def test_precision_and_recall_on_the_generated_population() -> None:
 
 def test_deterministic_links_alone_are_exact_on_the_generated_population() -> None:
     records, truth = generate(600, seed=3)
-    q = pairwise_quality(cluster([r.key for r in records], deterministic_edges(records)).clusters,
-                         truth)
+    q = pairwise_quality(
+        cluster([r.key for r in records], deterministic_edges(records)).clusters, truth
+    )
     assert q.precision == 1.0
     assert 0.4 < q.recall < 1.0  # names are needed for the rest

@@ -97,40 +97,54 @@ def test_points_follow_the_rule_file(rules: Rules) -> None:
     assert _factor(r, "highest_category").points == min(
         top["max_points"], top["points"] + 3 * top["points_each"]
     )
-    k = assess(dataclasses.replace(BASE, kirat=Kirat("Very High", "3", "x", "2026-01-01")),
-               rules, NOW)
+    k = assess(
+        dataclasses.replace(BASE, kirat=Kirat("Very High", "3", "x", "2026-01-01")), rules, NOW
+    )
     assert _factor(k, "kirat").points == f["kirat"]["Very High"]
     assert "recorded, not computed" in _factor(k, "kirat").reason
 
 
 def test_bands_and_floors(rules: Rules) -> None:
-    risk = assess(dataclasses.replace(BASE, incident_type="Online Enticement of Children for "
-                                      "Sexual Acts"), rules, NOW)
+    risk = assess(
+        dataclasses.replace(BASE, incident_type="Online Enticement of Children for Sexual Acts"),
+        rules,
+        NOW,
+    )
     assert risk.band == "immediate"  # min_band lifts it whatever the score
     rso = assess(dataclasses.replace(BASE, registered_sex_offender=True), rules, NOW)
     assert rso.band == "high"
-    medium = assess(dataclasses.replace(BASE, first_generation_count=1,
-                                        escalate_to_high_priority=True), rules, NOW)
+    medium = assess(
+        dataclasses.replace(BASE, first_generation_count=1, escalate_to_high_priority=True),
+        rules,
+        NOW,
+    )
     assert medium.score == 30 and medium.band == "medium"
 
 
 @settings(max_examples=80, deadline=None)
 @given(
     st.frozensets(st.sampled_from(["sextortion", "spam", "csamSolicitation"])),
-    st.booleans(), st.booleans(), st.integers(0, 5), st.integers(0, 5),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 5),
+    st.integers(0, 5),
     st.sampled_from([None, "Low", "Medium", "High", "Very High"]),
 )
 def test_generative_ai_never_lowers_a_score(annotations, trust, rso, prior, new, kirat) -> None:
     rules = load_rules()
     facts = PriorityFacts(
-        received_at=NOW - timedelta(days=prior), annotations=annotations,
-        position_of_trust=trust, registered_sex_offender=rso, prior_referrals=prior,
+        received_at=NOW - timedelta(days=prior),
+        annotations=annotations,
+        position_of_trust=trust,
+        registered_sex_offender=rso,
+        prior_referrals=prior,
         first_generation_count=new,
         kirat=Kirat(kirat, "3", "a", "2026-01-01") if kirat else None,
     )
     without = assess(facts, rules, NOW)
-    with_ai = assess(dataclasses.replace(facts, file_annotations=frozenset({"generativeAi"})),
-                     rules, NOW)
+    with_ai = assess(
+        dataclasses.replace(facts, file_annotations=frozenset({"generativeAi"})), rules, NOW
+    )
     assert with_ai.score >= without.score
     assert rules.band_rank(with_ai.band) <= rules.band_rank(without.band)
 
@@ -147,10 +161,14 @@ def _edit(old: str, new: str) -> bytes:
         (b"version = 1\n[bands\n", "not valid TOML"),
         (b"\xff\xfe", "not UTF-8"),
         (_edit("version = 1", "version = 2"), "version: must be 1"),
-        (_edit("[factors.generative_ai]\npoints = 5", "[factors.generative_ai]\npoints = -5"),
-         "factors.generative_ai.points: must be a whole number >= 0"),
-        (_edit("[factors.kirat]", "[factors.magic]\npoints = 1\n\n[factors.kirat]"),
-         "factors.magic: unknown factor"),
+        (
+            _edit("[factors.generative_ai]\npoints = 5", "[factors.generative_ai]\npoints = -5"),
+            "factors.generative_ai.points: must be a whole number >= 0",
+        ),
+        (
+            _edit("[factors.kirat]", "[factors.magic]\npoints = 1\n\n[factors.kirat]"),
+            "factors.magic: unknown factor",
+        ),
         (_edit("[factors.esp_escalation]\npoints = 10\n", ""), "factors.esp_escalation: missing"),
         (_edit("low = 0", "low = 5"), "the lowest band must start at 0"),
         (_edit('min_band = "high"', 'min_band = "urgent"'), "no band 'urgent'"),
@@ -174,8 +192,9 @@ def test_missing_and_oversized_rule_files(tmp_path: Path) -> None:
 
 
 def test_an_edited_rule_file_changes_the_outcome_and_its_hash(tmp_path: Path) -> None:
-    edited = parse_rules(_edit("[factors.first_generation]\npoints = 20",
-                               "[factors.first_generation]\npoints = 55"))
+    edited = parse_rules(
+        _edit("[factors.first_generation]\npoints = 20", "[factors.first_generation]\npoints = 55")
+    )
     default = load_rules()
     assert isinstance(edited, Rules) and edited.sha256 != default.sha256
     facts = dataclasses.replace(BASE, first_generation_count=1)
