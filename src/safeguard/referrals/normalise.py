@@ -107,9 +107,9 @@ def normalise_ip(text: str) -> Normalised:
         return Normalised(text.strip(), False, (UNPARSED,))
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    flags: tuple[str, ...] = ()
-    if address.is_private and not _documentation(address) or address.is_loopback or isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
-        flags = (NOT_PUBLIC,)
+    cgnat = isinstance(address, ipaddress.IPv4Address) and address in _CGNAT
+    local = address.is_private and not _documentation(address)
+    flags = (NOT_PUBLIC,) if local or address.is_loopback or cgnat else ()
     return Normalised(str(address), True, flags)
 
 
