@@ -3,8 +3,8 @@
 The rule (pure, deterministic for a given input):
 
 1. **Strong identifiers link deterministically.** Two referrals are the same person when they
-   share a normalised email address, an E.164 phone number, an ESP account id *on the same
-   service*, or one IP address seen with the same source port (or both without a port) at
+   share a normalised email address, an E.164 phone number, an ESP account id or a username
+   (screen name) *on the same service*, or one IP address seen with the same source port (or both without a port) at
    instants no further apart than ``ip_window`` (an IP identifies a subscriber only with its
    time and, behind carrier-grade NAT, its port).
 2. **Names, dates of birth, addresses and postcodes link probabilistically** (Fellegi-Sunter,
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 #: Identifier kinds that link deterministically.
-STRONG_KINDS = ("email", "phone", "esp_account", "ip")
+STRONG_KINDS = ("email", "phone", "esp_account", "username", "ip")
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,10 @@ def strong_key(s: Strong) -> tuple[str, ...] | None:
         return None
     if s.kind in ("email", "phone"):
         return (s.kind, s.value)
-    if s.kind == "esp_account":
-        return (s.kind, (s.service or "").strip().lower(), s.value)
+    if s.kind in ("esp_account", "username"):
+        if not s.service:  # an account name means nothing without its service
+            return None
+        return (s.kind, s.service.strip().lower(), s.value)
     return None
 
 
@@ -163,8 +165,8 @@ def deterministic_edges(
 
 
 def _describe(key: tuple[str, ...]) -> str:
-    if key[0] == "esp_account":
-        return f"esp_account {key[2]} on {key[1] or 'unknown service'}"
+    if key[0] in ("esp_account", "username"):
+        return f"{key[0]} {key[2]} on {key[1]}"
     return f"{key[0]} {key[1]}"
 
 

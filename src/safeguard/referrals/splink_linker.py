@@ -7,7 +7,9 @@ that one input always gives the same links and a test can assert them; the prior
 other referral of the same person among the N compared (1/N, at most 1e-4).
 
 Address and postcode are one comparison (they are not independent): a household that shares an
-address and surname but not a first name or date of birth stays below the threshold.
+address and surname but not a first name or date of birth stays below the threshold. Because
+surname and address go together in a household, a pair also needs its first name or its date of
+birth to agree (exactly or closely) to link: surname and address alone never do.
 
 Backends: DuckDB in memory by default; PostgreSQL (Splink's ``PostgresAPI``) on a shared server,
 in a scratch schema of its own.
@@ -231,7 +233,13 @@ def probabilistic_links(
 
             with postgres_engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    return _links_from(data)
+    return [link for link in _links_from(data) if _tells_people_apart(link)]
+
+
+def _tells_people_apart(link: ProbabilisticLink) -> bool:
+    """A first name or date of birth agrees: the only fields that tell a household apart."""
+    agree = {name for name, label, _w in link.levels if label not in ("different", "missing")}
+    return bool(agree & {"first_name", "dob"})
 
 
 _FIELDS = {

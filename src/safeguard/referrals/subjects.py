@@ -40,7 +40,7 @@ from safeguard.store.subject_models import (
     SubjectMember,
 )
 
-CAN_LINK = frozenset({"analyst", "supervisor"})
+CAN_LINK = frozenset({"intelligence", "analyst", "supervisor"})
 CAN_RELEASE = frozenset({"supervisor"})
 FACT_KINDS = (
     "position_of_trust",
@@ -78,8 +78,9 @@ def link_record(
     for i in identifiers:
         if not i.valid:
             continue
-        if i.kind in ("email", "phone", "esp_account", "ip"):
-            strong.append(Strong(i.kind, i.value, i.service, _aware(i.event_at), i.port, i.origin))
+        if i.kind in ("email", "phone", "esp_account", "username", "screen_name", "ip"):
+            kind = "username" if i.kind == "screen_name" else i.kind
+            strong.append(Strong(kind, i.value, i.service, _aware(i.event_at), i.port, i.origin))
         elif i.kind in ("name", "date_of_birth", "address", "postcode"):
             soft.setdefault(i.kind, i.value)
     first = party.first_name if party else None
