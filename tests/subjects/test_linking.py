@@ -20,6 +20,8 @@ from safeguard.referrals.linking import (
     pairwise_quality,
 )
 from safeguard.referrals.splink_linker import prior_weight, probabilistic_links
+from safeguard.store.database import engine_for
+from tests.conftest import POSTGRES, scratch_postgres_database
 
 T0 = datetime(2026, 11, 5, 20, 0, tzinfo=UTC)
 
@@ -154,3 +156,19 @@ def test_deterministic_links_alone_are_exact_on_the_generated_population() -> No
     )
     assert q.precision == 1.0
     assert 0.4 < q.recall < 1.0  # names are needed for the rest
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not reachable")
+def test_splink_on_postgresql_gives_the_links_duckdb_gives() -> None:
+    records, _truth = generate(300, seed=5)
+    duck = probabilistic_links(records)
+    with scratch_postgres_database() as url:
+        engine = engine_for(url)
+        pg = probabilistic_links(records, postgres_engine=engine)
+        from sqlalchemy import inspect
+
+        leftover = [s for s in inspect(engine).get_schema_names() if s.startswith("splink_")]
+    assert len(duck) > 20
+    assert [(p.a, p.b, p.levels) for p in pg] == [(p.a, p.b, p.levels) for p in duck]
+    assert [round(p.weight, 6) for p in pg] == [round(p.weight, 6) for p in duck]
+    assert leftover == []  # the scratch schema is dropped

@@ -4,9 +4,9 @@ The rule (pure, deterministic for a given input):
 
 1. **Strong identifiers link deterministically.** Two referrals are the same person when they
    share a normalised email address, an E.164 phone number, an ESP account id or a username
-   (screen name) *on the same service*, or one IP address seen with the same source port (or both without a port) at
-   instants no further apart than ``ip_window`` (an IP identifies a subscriber only with its
-   time and, behind carrier-grade NAT, its port).
+   (screen name) *on the same service*, or one IP address seen with the same source port (or
+   both without a port) at instants no further apart than ``ip_window`` (an IP identifies a
+   subscriber only with its time and, behind carrier-grade NAT, its port).
 2. **Names, dates of birth, addresses and postcodes link probabilistically** (Fellegi-Sunter,
    Splink: ``referrals.splink_linker``); a pair links when its match probability reaches the
    threshold. A shared address alone (a family home) never does.

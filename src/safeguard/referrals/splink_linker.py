@@ -82,7 +82,7 @@ def _settings(n: int):  # noqa: ANN202 - Splink's own type
                     u_probability=mu["exact"][1],
                     label_for_charts="exact",
                 ),
-                cll.JaroWinklerLevel(col, 0.88).configure(
+                cll.LevenshteinLevel(col, 2).configure(
                     m_probability=mu["close"][0],
                     u_probability=mu["close"][1],
                     label_for_charts="close",
@@ -223,7 +223,12 @@ def probabilistic_links(
     try:
         import pyarrow as pa
 
-        frame_in = db_api.register(pa.Table.from_pydict(_rows(usable)))
+        if schema is not None:
+            # Splink's PostgreSQL backend loads tables through a DuckDB extension it would
+            # download; nothing is fetched here: the rows go in through SQLAlchemy instead.
+            frame_in = db_api.register(_pg_input(postgres_engine, schema, _rows(usable)))
+        else:
+            frame_in = db_api.register(pa.Table.from_pydict(_rows(usable)))
         linker = Linker(frame_in, _settings(len(records)), log_level="WARNING")
         frame = linker.inference.predict(threshold_match_probability=threshold)
         data = frame.as_dict()
@@ -234,6 +239,20 @@ def probabilistic_links(
             with postgres_engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     return [link for link in _links_from(data) if _tells_people_apart(link)]
+
+
+def _pg_input(engine: Any, schema: str, cols: dict[str, list[Any]]) -> str:
+    """The input rows as a table in ``schema`` (bulk insert); returns its qualified name."""
+    from sqlalchemy import Column, MetaData, Table, Text
+
+    meta = MetaData(schema=schema)
+    table = Table("input_referrals", meta, *(Column(name, Text) for name in cols))
+    meta.create_all(engine)
+    rows = [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 10_000):
+            conn.execute(table.insert(), rows[start : start + 10_000])
+    return "input_referrals"
 
 
 def _tells_people_apart(link: ProbabilisticLink) -> bool:
