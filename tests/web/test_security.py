@@ -37,7 +37,9 @@ def fill(path: str, site: Site, case=None) -> str:
         "key": f"{case.exhibit_id}-g{case.group_ids[0]}",
         "name": "style.css",
         "referral_id": 1,
-        "reference": "CDR-000001",
+        "ref": "ncmec:NO-SUCH",  # subjects, referrals and packages
+        "reference": "PKG-NONE",
+        "fmt": "json",
     }
     return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), path)
 

@@ -116,6 +116,10 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
 
     app.include_router(lookup_api.router)
     app.include_router(admin_api.router)
+    from safeguard.web import subjects_web  # subjects, priority, packages
+
+    app.include_router(subjects_web.api)
+    app.include_router(subjects_web.pages)
     return app
 
 
