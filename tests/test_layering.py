@@ -19,10 +19,11 @@ ALLOWED: dict[str, set[str]] = {
     "matching": {"domain", "hashing"},
     "store": {"domain", "config", "hashing"},
     "triage": {"domain", "config", "evidence", "hashing", "interchange", "matching", "store"},
+    "outcomes": {"domain", "config", "store"},
     "reports": {"domain", "config", "store"},
     "demo": {"domain", "config", "hashing", "interchange"},
     "review": {"domain", "config", "store", "evidence", "hashing", "reports"},
-    "web": {"domain", "config", "store", "triage", "reports", "review"},
+    "web": {"domain", "config", "store", "triage", "reports", "review", "outcomes"},
     "cli": {
         "domain",
         "config",
@@ -32,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
         "reports",
         "demo",
         "review",
+        "outcomes",
         "web",
     },
 }

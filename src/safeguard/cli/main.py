@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli import review_commands, server_commands
+from safeguard.cli import outcome_commands, review_commands, server_commands
 from safeguard.cli.progress import RichProgress
 from safeguard.interchange import BankFormat
 from safeguard.reports.case_report import build_case_report
@@ -37,6 +37,7 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(db_app, name="db")
 review_commands.register(app)  # serve, user, audit, review
 server_commands.register(app, case_app)  # case export, token
+outcome_commands.register(app)  # action, outcome, stats
 
 console = Console(stderr=False)
 err = Console(stderr=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -51,9 +51,7 @@ OUTCOME_TYPES: dict[int, OutcomeType] = {
         OutcomeType(11, "Named suspect below the age of criminal responsibility"),
         OutcomeType(12, "Named suspect too ill to prosecute"),
         OutcomeType(13, "Victim or key witness dead or too ill"),
-        OutcomeType(
-            14, "Evidential difficulties: suspect not identified, victim does not support"
-        ),
+        OutcomeType(14, "Evidential difficulties: suspect not identified, victim does not support"),
         OutcomeType(15, "Evidential difficulties: suspect identified, victim supports"),
         OutcomeType(16, "Evidential difficulties: victim does not support"),
         OutcomeType(17, "Prosecution time limit expired"),
@@ -109,7 +107,9 @@ def check_outcome(outcome: OutcomeIn) -> list[str]:
     name = f"outcome {kind.code}"
     if outcome.sub_code is not None and outcome.sub_code not in kind.sub_codes:
         known = ", ".join(kind.sub_codes) or "none"
-        problems.append(f"{name}: sub-code {outcome.sub_code!r} is not one of its sub-codes ({known})")
+        problems.append(
+            f"{name}: sub-code {outcome.sub_code!r} is not one of its sub-codes ({known})"
+        )
     if kind.from_date and outcome.decided_on < kind.from_date:
         problems.append(
             f"{name} exists only from {kind.from_date:%d %B %Y}; "
@@ -151,3 +151,18 @@ def check_outcome(outcome: OutcomeIn) -> list[str]:
             "is required"
         )
     return problems
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """An outcome with where and when it was decided (times are aware datetimes)."""
+
+    outcome: OutcomeIn
+    decided_at: datetime
+    force: str
+    team: str | None = None
+    operation: str | None = None
+    target_kind: str | None = None
+    target_ref: str | None = None
+    person_key: str | None = None
+    referral_received_at: datetime | None = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import datetime
 from typing import Any
 
 TARGET_KINDS = ("subject", "referral", "case")
@@ -233,3 +235,50 @@ def child_keys(action_ref: str, fields: Mapping[str, Any]) -> list[str]:
     given = [str(k) for k in fields.get("child_keys") or []]
     count = int(fields.get("children") or 0)
     return given + [f"anon:{action_ref}:{i}" for i in range(len(given), count)]
+
+
+@dataclass(frozen=True)
+class ActionIn:
+    """An action as a user (or the generator) gives it; times are aware datetimes."""
+
+    kind: str
+    occurred_at: datetime
+    force: str
+    target_kind: str
+    target_ref: str
+    fields: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    person_key: str | None = None
+    team: str | None = None
+    operation: str | None = None
+    band: str | None = None
+    referral_received_at: datetime | None = None
+
+
+def check_input(action: ActionIn) -> list[str]:
+    """``check_action`` plus the parts every action shares (target, force, times, band)."""
+    problems: list[str] = []
+    if action.target_kind not in TARGET_KINDS:
+        problems.append(f"the target must be one of {', '.join(TARGET_KINDS)}")
+    if not action.target_ref.strip() or len(action.target_ref) > 100:
+        problems.append("the target reference is required (at most 100 characters)")
+    if not action.force.strip() or len(action.force) > 40:
+        problems.append("the force is required (at most 40 characters)")
+    for name in ("team", "operation"):
+        value = getattr(action, name)
+        if value is not None and (not value.strip() or len(value) > 100):
+            problems.append(f"the {name} must be non-empty text of at most 100 characters")
+    if action.person_key is not None and (
+        not action.person_key.strip() or len(action.person_key) > 100
+    ):
+        problems.append("the person key must be non-empty text of at most 100 characters")
+    if action.band is not None and action.band not in BANDS:
+        problems.append(f"the band must be one of {', '.join(BANDS)}")
+    if action.occurred_at.tzinfo is None:
+        problems.append("the date of the action needs a time zone")
+    received = action.referral_received_at
+    if received is not None:
+        if received.tzinfo is None:
+            problems.append("the referral's received time needs a time zone")
+        elif action.occurred_at.tzinfo is not None and received > action.occurred_at:
+            problems.append("the referral was received after the action")
+    return problems + check_action(action.kind, action.fields, action.person_key)

@@ -96,7 +96,9 @@ def parse_moment(text: str, tz: str = DEFAULT_TZ) -> datetime:
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise PeriodError(f"{text!r} is not a date or date-time (YYYY-MM-DD[THH:MM[+HH:MM]])") from None
+        raise PeriodError(
+            f"{text!r} is not a date or date-time (YYYY-MM-DD[THH:MM[+HH:MM]])"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(tz))
     return moment.astimezone(UTC)

@@ -218,7 +218,9 @@ def parse(data: bytes, name: str = "file") -> SignedFile:
             if not isinstance(one, str) or not _KEY.fullmatch(one):
                 raise RollupError(f"{where}.people.{key}[{i}]: not a person key")
         if len(keys) != values.get(key, -1):
-            raise RollupError(f"{where}.people.{key}: {len(keys)} keys for a count of {values.get(key)}")
+            raise RollupError(
+                f"{where}.people.{key}: {len(keys)} keys for a count of {values.get(key)}"
+            )
         people[key] = keys
     generated = payload.get("generated_at", "")
     if not isinstance(generated, str) or len(generated) > 40:
@@ -233,8 +235,7 @@ def verify(signed: SignedFile, public: Ed25519PublicKey, name: str = "file") -> 
         public.verify(signed.signature, signed.payload_bytes)
     except InvalidSignature:
         raise RollupError(
-            f"{name}: the signature does not match the content (tampered, or signed by "
-            "another key)"
+            f"{name}: the signature does not match the content (tampered, or signed by another key)"
         ) from None
 
 

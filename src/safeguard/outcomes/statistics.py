@@ -233,9 +233,9 @@ def reference_figures(
         elif stat.measure == "percent":
             latest: dict[str, ActionFact] = {}
             for a in sorted(actions, key=lambda a: (a.occurred_at, a.ref)):
-                if a.kind == "prior_knowledge" and a.person_key in arrested:
-                    if a.occurred_at < period.end_utc:
-                        latest[a.person_key] = a
+                known = a.kind == "prior_knowledge" and a.person_key in arrested
+                if known and a.occurred_at < period.end_utc:
+                    latest[a.person_key] = a
             out[stat.key] = percent(sum(1 for a in latest.values() if a.flag is False), len(latest))
     return out
 

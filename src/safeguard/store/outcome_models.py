@@ -87,9 +87,7 @@ class CrimeOutcome(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     crime_ref: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    supersedes_id: Mapped[int | None] = mapped_column(
-        ForeignKey("crime_outcomes.id"), unique=True
-    )
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("crime_outcomes.id"), unique=True)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     code: Mapped[int] = mapped_column(Integer)
     sub_code: Mapped[str | None] = mapped_column(String(10))
