@@ -4,7 +4,6 @@ SAFEGUARD_USER): a Safeguard user whose role decides what they may do."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from rich.table import Table
 from safeguard.outcomes import layouts, rollup
 from safeguard.outcomes import services as svc
 from safeguard.outcomes.codes import CRITERIA_21, OUTCOME_TYPES, OutcomeIn, OutcomeRecord
-from safeguard.outcomes.kinds import KINDS, ActionIn
+from safeguard.outcomes.kinds import KINDS, ActionIn, parse_pairs
 from safeguard.outcomes.periods import DEFAULT_TZ, PeriodError, parse_moment, parse_period
 from safeguard.outcomes.statistics import STATISTICS
 from safeguard.store.database import session_scope
@@ -66,18 +65,10 @@ def _run(work):  # noqa: ANN001, ANN202
 
 
 def _fields(pairs: list[str]) -> dict[str, object]:
-    """``name=value`` pairs; a value that reads as JSON (number, true/false, list) is that."""
-    out: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise _fail(f"--field takes name=value, not {pair!r}")
-        try:
-            parsed = json.loads(value)
-            out[name.strip()] = parsed if isinstance(parsed, int | bool | list) else value
-        except ValueError:
-            out[name.strip()] = value
-    return out
+    fields, problems = parse_pairs(pairs)
+    if problems:
+        raise _fail("; ".join(problems))
+    return fields
 
 
 def _target(text: str) -> tuple[str, str]:
@@ -125,7 +116,7 @@ def action_record(
             force=force,
             target_kind=kind_t,
             target_ref=ref,
-            fields=_fields(field),
+            fields={k: v for k, v in _fields(field).items() if v is not None},
             person_key=svc.resolve_person(person, kind_t, ref),
             team=team,
             operation=operation,
@@ -160,7 +151,7 @@ def action_correct(
     if at is not None:
         changes["occurred_at"] = _moment(at, tz, "--at")
     if field:
-        changes["fields"] = {k: (None if v == "" else v) for k, v in _fields(field).items()}
+        changes["fields"] = _fields(field)
 
     def work(session):  # noqa: ANN001, ANN202
         actor = _actor(session, user)

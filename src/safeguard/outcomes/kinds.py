@@ -282,3 +282,30 @@ def check_input(action: ActionIn) -> list[str]:
         elif action.occurred_at.tzinfo is not None and received > action.occurred_at:
             problems.append("the referral was received after the action")
     return problems + check_action(action.kind, action.fields, action.person_key)
+
+
+def parse_pairs(pairs: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """``name=value`` pairs (from a command line or a form's lines) as fields, and problems.
+    A value that reads as JSON number, true/false or list is that; anything else is text; an
+    empty value is None (a correction removes the field)."""
+    import json
+
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for pair in pairs[:100]:
+        if not pair.strip():
+            continue
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            problems.append(f"fields are name=value, not {pair[:80]!r}")
+            continue
+        if value == "":
+            out[name] = None
+            continue
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+        out[name] = parsed if isinstance(parsed, int | bool | list) else value
+    return out, problems
