@@ -11,10 +11,13 @@ INK, GRID = "#d8dde3", "#3a4048"
 
 
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    step = 10 ** (len(str(value)) - 1)
-    return ((value + step - 1) // step) * step
+    """The smallest 4 x (1, 2 or 5 x 10^k) at or above ``value``: four whole-number gridlines."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if 4 * step * factor >= value:
+                return 4 * step * factor
+        step *= 10
 
 
 def bar_chart(
@@ -40,7 +43,7 @@ def bar_chart(
         f"{escape(title)}</text>",
     ]
     for i in range(5):
-        value = peak * i // 4
+        value = peak * i // 4  # exact: peak is a multiple of 4
         y = top + plot_h - plot_h * i / 4
         out.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'

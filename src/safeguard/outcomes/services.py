@@ -465,10 +465,15 @@ def dashboard(session: Session, actor: Actor, period: Period, scope: Scope) -> D
         children = repo.distinct_children(session, month.start_utc, month.end_utc, scope)
         monthly.append((f"{month.first:%b %Y}", arrests.persons if arrests else 0, children))
     start, end = period.start_utc, period.end_utc
+    bands = repo.arrests_by_band(session, start, end, scope)
+    order = [*kinds.BANDS, "not recorded"]
     return Dashboard(
         figures(session, period, scope),
         tuple(monthly),
-        repo.arrests_by_band(session, start, end, scope),
+        {
+            b: bands[b]
+            for b in sorted(bands, key=lambda b: (order.index(b) if b in order else 99, b))
+        },
         repo.outcomes_by_code(session, start, end, scope),
     )
 
