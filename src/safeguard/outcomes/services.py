@@ -391,19 +391,24 @@ def outcome_history(session: Session, actor: Actor, crime_ref: str) -> list[Crim
 # --- statistics ----------------------------------------------------------------------------------
 
 
+#: (person kinds, thing kinds, flagged kinds) for ``store.outcomes.counts_by_kind``.
+_KIND_MEASURES = (
+    tuple(s.kind for s in STATISTICS if s.measure == "persons" and s.kind),
+    tuple(s.kind for s in STATISTICS if s.measure == "things" and s.kind),
+    tuple(s.kind for s in STATISTICS if s.flag is not None and s.kind),
+)
+
+
 def figures(session: Session, period: Period, scope: Scope = ALL) -> layouts.Figures:
     """Every statistic for the period and scope (the SQL form of ``reference_figures``)."""
     start, end = period.start_utc, period.end_utc
-    flagged = {s.kind for s in STATISTICS if s.flag is not None and s.kind}
-    by_kind = repo.counts_by_kind(session, start, end, scope, flagged)
-    empty = repo.KindCounts(0, 0, 0)
+    by_kind = repo.counts_by_kind(session, start, end, scope, *_KIND_MEASURES)
+    empty = repo.KindCounts(0, 0)
     values: dict[str, int] = {}
     for stat in STATISTICS:
         counts = by_kind.get(stat.kind or "", empty)
-        if stat.measure == "persons":
-            values[stat.key] = counts.persons
-        elif stat.measure == "things":
-            values[stat.key] = counts.things
+        if stat.measure in ("persons", "things"):
+            values[stat.key] = counts.distinct
         elif stat.measure == "sum":
             values[stat.key] = counts.quantity // stat.divisor
         elif stat.measure == "children":
@@ -460,10 +465,10 @@ def dashboard(session: Session, actor: Actor, period: Period, scope: Scope) -> D
     _require(actor, CAN_READ_STATS, "read statistics")
     monthly = []
     for month in period.months():
-        counts = repo.counts_by_kind(session, month.start_utc, month.end_utc, scope, ())
-        arrests = counts.get("arrest")
-        children = repo.distinct_children(session, month.start_utc, month.end_utc, scope)
-        monthly.append((f"{month.first:%b %Y}", arrests.persons if arrests else 0, children))
+        a, b = month.start_utc, month.end_utc
+        arrests = repo.distinct_persons(session, "arrest", a, b, scope)
+        children = repo.distinct_children(session, a, b, scope)
+        monthly.append((f"{month.first:%b %Y}", arrests, children))
     start, end = period.start_utc, period.end_utc
     bands = repo.arrests_by_band(session, start, end, scope)
     order = [*kinds.BANDS, "not recorded"]

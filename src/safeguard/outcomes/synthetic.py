@@ -230,7 +230,9 @@ def year_rows(
             "recorded_at": when,
         }
         children = (
-            [f"local:child:K{rng.randrange(n_subjects * 2)}" for _ in range(rng.randint(1, 3))]
+            sorted(
+                {f"local:child:K{rng.randrange(n_subjects * 2)}" for _ in range(rng.randint(1, 3))}
+            )
             if kind == "safeguarding"
             else []
         )
