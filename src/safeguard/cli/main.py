@@ -13,7 +13,13 @@ from rich.table import Table
 
 from safeguard.banks import admin as bank_admin
 from safeguard.banks.bank_files import export_bank, import_bank_file
-from safeguard.cli import referral_commands, review_commands, server_commands, subject_commands
+from safeguard.cli import (
+    outcome_commands,
+    referral_commands,
+    review_commands,
+    server_commands,
+    subject_commands,
+)
 from safeguard.cli.progress import RichProgress
 from safeguard.domain.actors import Actor
 from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
@@ -43,6 +49,7 @@ server_commands.register(app, case_app)  # case export, token
 referral_commands.register(app)  # referral import|list|show|requests|...
 # subject, deconflict; referral priority|queue|kirat|fact|release|package|disseminate
 subject_commands.register(app, referral_commands.referral_app)
+outcome_commands.register(app)  # action, outcome, stats
 
 console = Console(stderr=False)
 err = Console(stderr=True)

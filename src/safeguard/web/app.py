@@ -120,7 +120,29 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
 
     app.include_router(subjects_web.api)
     app.include_router(subjects_web.pages)
+    _outcome_routes(app)
     return app
+
+
+def _outcome_routes(app: FastAPI) -> None:
+    """Actions, outcomes and statistics: pages, API, and how their service errors answer."""
+    from safeguard.outcomes.services import Missing, NotPermitted, OutcomeError
+    from safeguard.web import stats_api, stats_pages
+
+    @app.exception_handler(OutcomeError)
+    async def _invalid(request: Request, error: OutcomeError) -> Response:
+        return JSONResponse({"detail": error.problems}, status_code=422)
+
+    @app.exception_handler(NotPermitted)
+    async def _forbidden(request: Request, error: NotPermitted) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(Missing)
+    async def _missing(request: Request, error: Missing) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    app.include_router(stats_pages.router)
+    app.include_router(stats_api.router)
 
 
 def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
