@@ -65,6 +65,19 @@ LONG_COLUMNS: tuple[str, ...] = (
 
 _KIND_BY_LENGTH = {32: HashKind.MD5, 40: HashKind.SHA1}
 
+#: Most physical lines one CSV row may span (quoted line breaks): an unclosed quote must not
+#: make the reader gather the rest of the file into one row.
+MAX_ROW_LINES = 1000
+#: Most cells one row may hold.
+MAX_CELLS = 1000
+
+
+class _RowTooLong(ValueError):
+    """A row spans more than ``MAX_ROW_LINES`` lines: reading stops."""
+
+    def __init__(self, first: int) -> None:
+        super().__init__(f"CSV row starting on line {first} spans more than {MAX_ROW_LINES} lines")
+
 
 class _Lines:
     """Decoded physical lines for csv.reader, remembering which ones were not valid UTF-8."""
@@ -72,9 +85,13 @@ class _Lines:
     def __init__(self, path: Path) -> None:
         self._raw = iter_raw_lines(path)
         self.bad: dict[int, str] = {}
+        #: The last physical line of the previous row, set by the reader's user.
+        self.row_end = 0
 
     def __iter__(self) -> Iterator[str]:
         for number, raw in self._raw:
+            if number - self.row_end > MAX_ROW_LINES:
+                raise _RowTooLong(self.row_end + 1)
             if raw is None:
                 self.bad[number] = f"line is longer than {MAX_LINE_BYTES} bytes"
                 yield "\ufffd\n"  # a placeholder row, so the line is reported
@@ -178,15 +195,18 @@ def _columns(cells: list[str]) -> dict[str, int]:
 
 def _check_header(path: Path) -> None:
     """Raise ValueError unless the first non-blank row names a hash column (or there is none)."""
+    lines = _Lines(path)
+    reader = csv.reader(iter(lines))
     try:
-        for cells in csv.reader(iter(_Lines(path))):
+        for cells in reader:
+            lines.row_end = reader.line_num
             if any(cell.strip() for cell in cells):
                 if not CSV_HASH_COLUMNS & _columns(cells).keys():
                     raise ValueError(
                         f"{path}: CSV header has no 'hash' column (nor md5, sha1, sha256, pdq)"
                     )
                 return
-    except csv.Error as exc:
+    except (csv.Error, _RowTooLong) as exc:
         raise ValueError(f"{path}: unreadable CSV header: {exc}") from exc
 
 
@@ -211,15 +231,25 @@ def _rows(
     end = 0
     while True:
         first = end + 1
+        lines.row_end = end
         try:
             cells = next(reader)
         except StopIteration:
+            return
+        except _RowTooLong:
+            yield RecordError(
+                first,
+                f"row spans more than {MAX_ROW_LINES} lines (an unclosed quote?); stopped here",
+            )
             return
         except csv.Error as exc:
             end = reader.line_num
             yield RecordError(first, f"malformed CSV: {exc}")
             continue
         end = reader.line_num
+        if len(cells) > MAX_CELLS:
+            yield RecordError(first, f"row has {len(cells)} cells, more than {MAX_CELLS}")
+            continue
         if not any(cell.strip() for cell in cells):
             continue
         if columns is None:
