@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.interchange import BankFormat
@@ -23,7 +24,7 @@ EXPORT_FORMATS = ("vics", "csv", "hma")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -55,7 +56,9 @@ def case_export(
                 summary = export_case(case, out, BankFormat(fmt), **options)
     except (NotFound, KeyError, ValueError) as error:
         raise _fail(str(error)) from None
-    err.print(f"exported {summary.entries:,} entries of case {case} (sha256 {summary.sha256})")
+    err.print(
+        escape(f"exported {summary.entries:,} entries of case {case} (sha256 {summary.sha256})")
+    )
 
 
 @token_app.command("issue")
@@ -79,7 +82,7 @@ def token_revoke(name: str) -> None:
             audit.append(session, "token_revoke", username=_operator(), detail={"token": name})
     except NotFound as error:
         raise _fail(str(error)) from None
-    console.print(f"revoked token {name}")
+    console.print(escape(f"revoked token {name}"))
 
 
 @token_app.command("list")
@@ -90,7 +93,7 @@ def token_list() -> None:
         for row in api_tokens.list_tokens(session):
             revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
             issued = row.created_at.isoformat(timespec="seconds")
-            table.add_row(row.name, issued, row.created_by or "", revoked)
+            table.add_row(escape(row.name), issued, escape(row.created_by or ""), revoked)
     console.print(table)
 
 

@@ -74,6 +74,8 @@ class RecordError:
     #: What ``line`` counts: "line" for text formats, "entry" for VICS (whose files may be one
     #: long line).
     unit: str = "line"
+    #: The reader gave up here: nothing after this point of the file was read.
+    stopped: bool = False
 
     def __str__(self) -> str:
         return f"{self.unit} {self.line}: {self.message}"

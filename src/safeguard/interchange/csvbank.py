@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from safeguard.domain.categories import CategoryScheme, VicsProfile
+from safeguard.domain.csvcells import SafeWriter, read_cell
 from safeguard.domain.kinds import HashKind
 from safeguard.domain.known import BankRecord, RecordError
 from safeguard.interchange._values import (
@@ -116,7 +117,9 @@ class _Row:
 
     def __call__(self, name: str) -> str:
         index = self._columns.get(name)
-        return self._cells[index] if index is not None and index < len(self._cells) else ""
+        if index is None or index >= len(self._cells):
+            return ""
+        return read_cell(self._cells[index])
 
 
 def _category(text: str, categories: CategoryScheme, profile: VicsProfile, default: str) -> str:
@@ -240,6 +243,7 @@ def _rows(
             yield RecordError(
                 first,
                 f"row spans more than {MAX_ROW_LINES} lines (an unclosed quote?); stopped here",
+                stopped=True,
             )
             return
         except csv.Error as exc:
@@ -271,7 +275,7 @@ def _flag(value: bool) -> str:
 
 def write_csv(records: Iterable[BankRecord], out: TextIO) -> int:
     """Write the wide shape (see the module docstring); open ``out`` with ``newline=""``."""
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(COLUMNS)
     count = 0
     for record in records:

@@ -364,6 +364,7 @@ def _entries(path: Path, prefix: str, profile: VicsProfile) -> Iterator[BankReco
                 index + 1,
                 f"invalid or over-limit JSON after entry {index}, stopped: {exc}",
                 "entry",
+                stopped=True,
             )
 
 
