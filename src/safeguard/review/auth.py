@@ -110,6 +110,18 @@ def resume_session(
     return row, user
 
 
+def session_is_live(session: Session, token: str, idle_minutes: int) -> bool:
+    """Whether a cookie token names a live session of an active user (reads only)."""
+    row = user_store.find_session(session, _token_hash(token))
+    if row is None:
+        return False
+    last_seen = row.last_seen_at.replace(tzinfo=row.last_seen_at.tzinfo or UTC)
+    if datetime.now(UTC) - last_seen > timedelta(minutes=idle_minutes):
+        return False
+    user = session.get(User, row.user_id)
+    return user is not None and user.active
+
+
 def end_session(session: Session, token: str) -> None:
     user_store.drop_session(session, _token_hash(token))
 
