@@ -194,6 +194,7 @@ class DupGroup(Base):
     size: Mapped[int] = mapped_column(Integer)
 
 
+from safeguard.store import hardening_models as _hardening_models  # noqa: E402,F401  (issue 11)
 from safeguard.store import review_models as _review_models  # noqa: E402,F401  (review tables)
 from safeguard.store import server_models as _server_models  # noqa: E402,F401  (API tokens)
 from safeguard.store import video_models as _video_models  # noqa: E402,F401  (video tables)
