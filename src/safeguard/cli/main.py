@@ -24,6 +24,7 @@ from safeguard.store.database import database_url, session_scope, upgrade
 from safeguard.triage.banks import BankImportRefused, export_bank, import_bank_file
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
+from safeguard.triage.retention import RetentionError, close_case, purge_case, reopen_case
 
 app = typer.Typer(
     help="Safeguard: triage seized media against banks of known material.",
@@ -80,6 +81,49 @@ def case_list() -> None:
                 case.created_at.strftime("%Y-%m-%d %H:%M"),
             )
     console.print(table)
+
+
+def _retention(step, reference: str) -> object:
+    try:
+        with session_scope() as session:
+            return step(session, reference)
+    except (NotFound, RetentionError) as error:
+        raise _fail(str(error)) from None
+
+
+@case_app.command("close")
+def case_close(reference: str) -> None:
+    """Close a finished case (kept as it is; previews stay until it is purged)."""
+    _retention(close_case, reference)
+    console.print(escape(f"case {reference} closed"))
+
+
+@case_app.command("reopen")
+def case_reopen(reference: str) -> None:
+    """Reopen a closed case."""
+    _retention(reopen_case, reference)
+    console.print(escape(f"case {reference} reopened"))
+
+
+@case_app.command("purge")
+def case_purge(
+    reference: str,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the pictures cannot be restored."),
+) -> None:
+    """Delete a closed case's review previews and video keyframes for good (audited).
+
+    Hashes, grades, matches and the audit log stay.
+    """
+    if not yes:
+        raise _fail("purging deletes the case's previews for good: add --yes to confirm")
+    summary = _retention(purge_case, reference)
+    deleted = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.deleted.items()))
+    console.print(
+        escape(
+            f"case {reference} purged: deleted {deleted or 'no previews'}; "
+            f"{summary.kept_shared:,} media kept for other cases"
+        )
+    )
 
 
 @bank_app.command("import")

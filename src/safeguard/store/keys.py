@@ -49,11 +49,16 @@ def key_dir(database_url: str | URL) -> Path:
     return Path(configured) if configured else state_dir(database_url) / "keys"
 
 
+_LOADED: dict[Path, bytes] = {}
+
+
 def load_key(database_url: str | URL, name: str) -> bytes:
     """The key ``name`` of this installation, created (0600) on first use."""
     folder = key_dir(database_url)
+    path = (folder / f"{name}.key").absolute()
+    if path in _LOADED and path.exists():
+        return _LOADED[path]
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"{name}.key"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -69,4 +74,5 @@ def load_key(database_url: str | URL, name: str) -> bytes:
                 os.fsync(out.fileno())
     if len(data) != KEY_BYTES:
         raise ValueError(f"{path} is not a {KEY_BYTES}-byte key")
+    _LOADED[path] = data
     return data
