@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from safeguard.banks.indexes import bank_index
 from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
-from safeguard.hashing import analyse_file
+from safeguard.hashing import DEFAULT_MAX_PIXELS, analyse_file
 from safeguard.matching.pdq_index import PdqIndex
 from safeguard.store.models import Bank, BankEntry
 
@@ -174,16 +174,23 @@ class FileHashes:
     mime: str
     pdq: str | None
     pdq_quality: int | None
+    #: Why the picture was not decoded, when it was refused for its declared size.
+    rejected: str | None = None
 
     def queries(self) -> list[HashQuery]:
         digests = [HashQuery(k, getattr(self, k)) for k in DIGESTS]
         return digests + ([HashQuery("pdq", self.pdq)] if self.pdq else [])
 
 
-def hash_bytes(data: bytes) -> FileHashes:
-    """Digests and (for a picture) PDQ of a file's bytes, in memory (nothing is written)."""
-    facts = analyse_file(data)
+def hash_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHashes:
+    """Digests and (for a picture) PDQ of a file's bytes, in memory (nothing is written).
+
+    A picture declaring more than ``max_pixels`` pixels is not decoded (``rejected`` says so).
+    """
+    facts = analyse_file(data, max_pixels=max_pixels)
     d, image = facts.digests, facts.image
+    error = facts.error or ""
+    rejected = error if image is None and "over the limit" in error else None
     return FileHashes(
         d.md5,
         d.sha1,
@@ -192,4 +199,5 @@ def hash_bytes(data: bytes) -> FileHashes:
         facts.mime,
         image.pdq if image else None,
         image.pdq_quality if image else None,
+        rejected,
     )

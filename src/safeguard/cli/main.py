@@ -9,10 +9,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.banks import admin as bank_admin
-from safeguard.banks.bank_files import export_bank, import_bank_file
+from safeguard.banks.bank_files import BankImportRefused, export_bank, import_bank_file
 from safeguard.cli import (
     outcome_commands,
     referral_commands,
@@ -32,6 +33,7 @@ from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import database_url, session_scope, upgrade
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
+from safeguard.triage.retention import RetentionError, close_case, purge_case, reopen_case
 
 app = typer.Typer(
     help="Safeguard: triage seized media against banks of known material.",
@@ -56,7 +58,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -64,7 +66,7 @@ def _fail(message: str) -> typer.Exit:
 def db_upgrade() -> None:
     """Create or migrate the store's schema to the newest version."""
     upgrade()
-    console.print(f"store is up to date: {database_url()}")
+    console.print(escape(f"store is up to date: {database_url()}"))
 
 
 @case_app.command("create")
@@ -75,7 +77,7 @@ def case_create(reference: str, title: str = typer.Option(None, help="A descript
             case_store.create_case(session, reference, title)
     except (AlreadyExists, ValueError) as error:
         raise _fail(str(error)) from None
-    console.print(f"created case {reference}")
+    console.print(escape(f"created case {reference}"))
 
 
 @case_app.command("list")
@@ -86,12 +88,55 @@ def case_list() -> None:
         for case in case_store.list_cases(session):
             exhibits = ", ".join(f"{e.reference} ({e.state})" for e in case.exhibits)
             table.add_row(
-                case.reference,
-                case.title or "",
-                exhibits or "-",
+                escape(case.reference),
+                escape(case.title or ""),
+                escape(exhibits or "-"),
                 case.created_at.strftime("%Y-%m-%d %H:%M"),
             )
     console.print(table)
+
+
+def _retention(step, reference: str) -> object:
+    try:
+        with session_scope() as session:
+            return step(session, reference)
+    except (NotFound, RetentionError) as error:
+        raise _fail(str(error)) from None
+
+
+@case_app.command("close")
+def case_close(reference: str) -> None:
+    """Close a finished case (kept as it is; previews stay until it is purged)."""
+    _retention(close_case, reference)
+    console.print(escape(f"case {reference} closed"))
+
+
+@case_app.command("reopen")
+def case_reopen(reference: str) -> None:
+    """Reopen a closed case."""
+    _retention(reopen_case, reference)
+    console.print(escape(f"case {reference} reopened"))
+
+
+@case_app.command("purge")
+def case_purge(
+    reference: str,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the pictures cannot be restored."),
+) -> None:
+    """Delete a closed case's review previews and video keyframes for good (audited).
+
+    Hashes, grades, matches and the audit log stay.
+    """
+    if not yes:
+        raise _fail("purging deletes the case's previews for good: add --yes to confirm")
+    summary = _retention(purge_case, reference)
+    deleted = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.deleted.items()))
+    console.print(
+        escape(
+            f"case {reference} purged: deleted {deleted or 'no previews'}; "
+            f"{summary.kept_shared:,} media kept for other cases"
+        )
+    )
 
 
 @bank_app.command("import")
@@ -104,8 +149,18 @@ def bank_import(
     category: str = typer.Option(
         None, help="Category of entries whose format has none (hash lists, vPDQ text)."
     ),
+    allow_partial: bool = typer.Option(
+        False,
+        "--allow-partial",
+        help="Import the good entries of a file with bad ones (never a truncated file "
+        "over an existing bank).",
+    ),
 ) -> None:
-    """Import a bank file (VICS JSON 1.x/2.0, md5sum list, CSV, HMA-style lines, vPDQ text)."""
+    """Import a bank file (VICS JSON 1.x/2.0, md5sum list, CSV, HMA-style lines, vPDQ text).
+
+    All or nothing: a file with any bad entry imports nothing and exits 1, unless
+    --allow-partial.
+    """
     try:
         with RichProgress(err) as progress:
             summary = import_bank_file(
@@ -115,15 +170,23 @@ def bank_import(
                 profile=profile,
                 replace=replace,
                 category=category,
+                allow_partial=allow_partial,
                 progress=progress,
             )
+    except BankImportRefused as refused:
+        _print_problems(file, refused.summary.errors, "bad")
+        raise _fail(str(refused)) from None
     except (AlreadyExists, ValueError, KeyError) as error:
         raise _fail(str(error)) from None
-    console.print(f"bank {name}: imported {summary.imported:,} entries ({summary.format})")
-    for problem in summary.errors[:50]:
-        err.print(f"[yellow]skipped[/yellow] {file.name} {problem}")
-    if len(summary.errors) > 50:
-        err.print(f"... and {len(summary.errors) - 50:,} more skipped lines")
+    console.print(f"bank {escape(name)}: imported {summary.imported:,} entries ({summary.format})")
+    _print_problems(file, summary.errors, "skipped")
+
+
+def _print_problems(file: Path, problems: list, label: str) -> None:
+    for problem in problems[:50]:
+        err.print(f"[yellow]{label}[/yellow] {escape(file.name)} {escape(str(problem))}")
+    if len(problems) > 50:
+        err.print(f"... and {len(problems) - 50:,} more {label} entries")
 
 
 @bank_app.command("enable")
@@ -144,7 +207,7 @@ def _set_enabled(name: str, enabled: bool) -> None:
             bank_admin.set_bank_enabled(session, Actor.operator(), name, enabled)
     except NotFound as error:
         raise _fail(str(error)) from None
-    console.print(f"bank {name} {'enabled' if enabled else 'disabled'}")
+    console.print(escape(f"bank {name} {'enabled' if enabled else 'disabled'}"))
 
 
 @bank_app.command("list")
@@ -154,12 +217,12 @@ def bank_list() -> None:
     with session_scope() as session:
         for b in bank_store.list_banks(session):
             table.add_row(
-                b.name,
+                escape(b.name),
                 f"{b.entries:,}",
                 b.scheme,
                 b.format or "",
                 "yes" if b.enabled else "no",
-                b.source or "",
+                escape(b.source or ""),
             )
     console.print(table)
 
@@ -180,7 +243,7 @@ def bank_export(
                 count = export_bank(name, out, fmt, profile=profile)
     except (NotFound, ValueError) as error:
         raise _fail(str(error)) from None
-    err.print(f"exported {count:,} entries of bank {name}")
+    err.print(escape(f"exported {count:,} entries of bank {name}"))
 
 
 @app.command("ingest")
@@ -208,8 +271,11 @@ def ingest(
     except (NotFound, FileNotFoundError) as error:
         raise _fail(str(error)) from None
     console.print(
-        f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} stored"
-        f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable"
+        escape(
+            f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} "
+            f"stored now, {summary.files_already_stored:,} already stored, {summary.errors:,} "
+            "unreadable"
+        )
     )
     review_commands.prepare_review(case)
 
@@ -230,7 +296,7 @@ def report(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        err.print(escape(f"wrote {output}"))
 
 
 @app.command("demo")
@@ -246,9 +312,9 @@ def demo(
 
     exhibit_dir, bank_csv = directory / "exhibit", directory / "demo-bank.csv"
     if exhibit_dir.exists() and bank_csv.exists():
-        console.print(f"reusing the benign demo exhibit in {directory}")
+        console.print(escape(f"reusing the benign demo exhibit in {directory}"))
     else:
-        console.print(f"generating a benign demo exhibit in {directory} ...")
+        console.print(escape(f"generating a benign demo exhibit in {directory} ..."))
         corpus = generate_demo(directory)
         exhibit_dir, bank_csv = corpus.exhibit_dir, corpus.bank_csv
     with session_scope() as session:
@@ -257,7 +323,13 @@ def demo(
         has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
     if not has_bank:
         bank_import(
-            bank_csv, name="demo-bank", fmt=None, profile=None, replace=False, category=None
+            bank_csv,
+            name="demo-bank",
+            fmt=None,
+            profile=None,
+            replace=False,
+            category=None,
+            allow_partial=False,
         )
     ingest(
         case,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -44,7 +45,7 @@ class RichProgress:
 
     def phase(self, name: str, total: int | None = None) -> None:
         self._finish()
-        self._task = self._bar.add_task(name, total=total)
+        self._task = self._bar.add_task(escape(name), total=total)  # names quote file names
 
     def advance(self, steps: int = 1) -> None:
         if self._task is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.domain.actors import Actor
@@ -24,7 +25,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -53,7 +54,7 @@ def user_add(
             accounts.add_user(session, Actor.operator(), username, password, role, name)
     except (AlreadyExists, ValueError) as error:
         raise _fail(str(error)) from None
-    console.print(f"added {role} {username}")
+    console.print(escape(f"added {role} {username}"))
 
 
 @user_app.command("assign")
@@ -64,7 +65,7 @@ def user_assign(username: str, case: str) -> None:
             accounts.assign(session, Actor.operator(), username, case)
     except NotFound as error:
         raise _fail(str(error)) from None
-    console.print(f"{username} is assigned to {case}")
+    console.print(escape(f"{username} is assigned to {case}"))
 
 
 def _set_active(username: str, active: bool) -> None:
@@ -79,14 +80,14 @@ def _set_active(username: str, active: bool) -> None:
 def user_disable(username: str) -> None:
     """Stop a user signing in and end their sessions (their votes and audit entries stay)."""
     _set_active(username, False)
-    console.print(f"{username} is disabled")
+    console.print(escape(f"{username} is disabled"))
 
 
 @user_app.command("enable")
 def user_enable(username: str) -> None:
     """Let a disabled user sign in again."""
     _set_active(username, True)
-    console.print(f"{username} is enabled")
+    console.print(escape(f"{username} is enabled"))
 
 
 @user_app.command("password")
@@ -100,7 +101,7 @@ def user_password(
             accounts.change_password(session, Actor.operator(), username, password)
     except (NotFound, ValueError) as error:
         raise _fail(str(error)) from None
-    console.print(f"password of {username} changed")
+    console.print(escape(f"password of {username} changed"))
 
 
 @user_app.command("list")
@@ -110,7 +111,12 @@ def user_list() -> None:
     with session_scope() as session:
         for user in user_store.list_users(session):
             cases = ", ".join(c.reference for c in user_store.assigned_cases(session, user.id))
-            table.add_row(user.username, user.role, "yes" if user.active else "no", cases or "-")
+            table.add_row(
+                escape(user.username),
+                user.role,
+                "yes" if user.active else "no",
+                escape(cases or "-"),
+            )
     console.print(table)
 
 
@@ -121,12 +127,12 @@ def audit_verify() -> None:
         problem = audit.verify(session)
         head = session.get(audit.AuditHead, 1)
     if problem is not None:
-        err.print(f"[red]audit log broken[/red] at {problem}")
+        err.print(f"[red]audit log broken[/red] at {escape(str(problem))}")
         raise typer.Exit(code=1)
     if head is None:
         console.print("audit log intact: empty")
     else:
-        console.print(f"audit log intact: {head.seq:,} entries, head {head.hash}")
+        console.print(escape(f"audit log intact: {head.seq:,} entries, head {head.hash}"))
 
 
 def prepare_review(case: str) -> None:
@@ -140,7 +146,7 @@ def prepare_review(case: str) -> None:
         f" {len(summary.problems):,} problems"
     )
     for problem in summary.problems[:20]:
-        err.print(f"[yellow]preview[/yellow] {problem}")
+        err.print(f"[yellow]preview[/yellow] {escape(problem)}")
 
 
 @review_app.command("prepare")
@@ -170,7 +176,9 @@ def serve(
         break_after_reveals=break_reveals,
         break_after_minutes=break_minutes,
     )
-    console.print(f"serving on http://{host}:{port} (secure cookies: {settings.secure_cookies})")
+    console.print(
+        escape(f"serving on http://{host}:{port} (secure cookies: {settings.secure_cookies})")
+    )
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
 
 

@@ -87,6 +87,11 @@ class RecordError:
 
     line: int
     message: str
+    #: What ``line`` counts: "line" for text formats, "entry" for VICS (whose files may be one
+    #: long line).
+    unit: str = "line"
+    #: The reader gave up here: nothing after this point of the file was read.
+    stopped: bool = False
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -10,8 +9,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from safeguard.domain.csvcells import SafeDictWriter
 from safeguard.reports.case_report import CaseReport, Tally, format_runtime
 
 FORMATS = ("text", "json", "csv", "html")
@@ -109,7 +110,7 @@ CSV_FIELDS = (
 def render_csv(report: CaseReport) -> str:
     """One table: 'count' rows per exhibit/kind/category, 'grade' rows, 'error' rows."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     scopes = [("(case)", report.images, report.videos)] + [
         (s.reference, s.images, s.videos) for s in report.exhibits
@@ -170,7 +171,7 @@ def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
     for column in ("Category", "Unique items", "Files") + (("Runtime",) if video else ()):
         table.add_column(column, justify="left" if column == "Category" else "right")
     for row in tally["by_category"]:
-        cells = [row["label"], f"{row['unique_items']:,}", f"{row['files']:,}"]
+        cells = [escape(row["label"]), f"{row['unique_items']:,}", f"{row['files']:,}"]
         table.add_row(*cells, *([row["runtime"]] if video else []))
     if video:
         table.add_section()
@@ -183,8 +184,10 @@ def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
 def render_text(report: CaseReport, width: int = 160) -> str:
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     data = as_dict(report)
-    console.print(f"Case {report.case}" + (f" - {report.title}" if report.title else ""))
-    console.print(report.summary_sentence())
+    # Every outside string (case and exhibit references, paths, bank values, error messages
+    # quoting file names) is escaped: Rich reads "[...]" as markup.
+    console.print(escape(f"Case {report.case}" + (f" - {report.title}" if report.title else "")))
+    console.print(escape(report.summary_sentence()))
     console.print(_table("Images", data["images"], False))
     if data["videos"]["by_category"]:
         console.print(_table("Videos", data["videos"], True))
@@ -203,7 +206,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         exhibits.add_column(column)
     for s in report.exhibits:
         exhibits.add_row(
-            s.reference,
+            escape(s.reference),
             f"{s.files:,}",
             f"{s.unique_media:,}",
             f"{s.first_generation:,}",
@@ -211,7 +214,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
             f"{s.conflicting:,}",
             f"{s.not_media:,}",
             f"{s.errors:,}",
-            s.state,
+            escape(s.state),
         )
     console.print(exhibits)
     grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
@@ -224,11 +227,11 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         )
         grades.add_row(
             c.sha256,
-            c.category,
-            entry,
-            f"{c.match_kind}/{c.hash_kind}" + (f"\n{c.clip}" if c.clip else ""),
+            escape(c.category),
+            escape(entry),
+            escape(f"{c.match_kind}/{c.hash_kind}" + (f"\n{c.clip}" if c.clip else "")),
             str(c.distance),
-            "\n".join(c.paths),
+            escape("\n".join(c.paths)),
         )
     console.print(grades)
     if report.errors:
@@ -237,7 +240,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         errors.add_column("Path", overflow="fold")
         errors.add_column("Error", overflow="fold")
         for e in report.errors:
-            errors.add_row(e.exhibit, e.path, e.error)
+            errors.add_row(escape(e.exhibit), escape(e.path), escape(e.error))
         console.print(errors)
     return console.file.getvalue()
 

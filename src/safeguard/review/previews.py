@@ -27,6 +27,7 @@ from safeguard.store.models import Exhibit, FileRecord
 from safeguard.store.previews import preview_counts, put_previews
 from safeguard.store.review_items import review_items
 from safeguard.store.review_models import FULL, THUMB
+from safeguard.triage.retention import accepts_previews
 
 THUMB_PX = 320
 FULL_PX = 1024
@@ -130,6 +131,9 @@ def prepare_case(
     summary = PrepareSummary()
     with session_scope(database_url) as session:
         case = get_case(session, case_reference)
+        if not accepts_previews(session, case.id):
+            summary.problems.append(f"case {case_reference} is purged: no previews are stored")
+            return summary
         items = [
             i for i in review_items(session, case.id) if i.kind == "image" and not i.undecodable
         ]

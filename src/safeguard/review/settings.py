@@ -27,6 +27,9 @@ class ReviewSettings:
     login_max_failures: int = 5
     #: ... for this many minutes from the last of them.
     login_lockout_minutes: int = 15
+    #: After this many failed sign-ins in a row from one client address, that client is
+    #: refused for the same time, whatever name it tries (0: never).
+    login_client_failures: int = 20
 
     @classmethod
     def from_env(cls, **overrides: object) -> ReviewSettings:
@@ -39,6 +42,9 @@ class ReviewSettings:
             "login_max_failures": _int("SAFEGUARD_LOGIN_FAILURES", cls.login_max_failures),
             "login_lockout_minutes": _int(
                 "SAFEGUARD_LOGIN_LOCKOUT_MINUTES", cls.login_lockout_minutes
+            ),
+            "login_client_failures": _int(
+                "SAFEGUARD_LOGIN_CLIENT_FAILURES", cls.login_client_failures
             ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,4 +1,5 @@
-"""Review previews in ``media_previews``: small JPEGs kept in the case store, never on disk."""
+"""Review previews in ``media_previews``: small JPEGs kept in the case store, never on disk,
+sealed at rest (``store/sealed.py``): callers pass and receive plain bytes."""
 
 from __future__ import annotations
 
@@ -8,22 +9,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.store.bulk import insert_ignoring_duplicates
+from safeguard.store.sealed import seal, unseal
 from safeguard.store.video_models import MediaPreview
 
 
 def put_previews(session: Session, rows: Iterable[tuple[int, str, int, bytes]]) -> None:
-    """Store (media id, kind, index, jpeg) rows; rows already present are kept."""
-    values = [{"media_id": m, "kind": k, "idx": i, "jpeg": j} for m, k, i, j in rows]
+    """Store (media id, kind, index, jpeg) rows, sealed; rows already present are kept."""
+    values = [
+        {"media_id": m, "kind": k, "idx": i, "jpeg": seal(session, m, k, i, j)}
+        for m, k, i, j in rows
+    ]
     if values:
         insert_ignoring_duplicates(session, MediaPreview, values, ["media_id", "kind", "idx"])
 
 
 def get_preview(session: Session, media_id: int, kind: str, idx: int = 0) -> bytes | None:
-    return session.scalar(
+    """The plain JPEG of one preview (unsealed), or None."""
+    blob = session.scalar(
         select(MediaPreview.jpeg).where(
             MediaPreview.media_id == media_id, MediaPreview.kind == kind, MediaPreview.idx == idx
         )
     )
+    return None if blob is None else unseal(session, media_id, kind, idx, blob)
 
 
 def preview_counts(session: Session, media_ids: Iterable[int], kind: str) -> dict[int, int]:

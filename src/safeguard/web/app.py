@@ -23,6 +23,7 @@ from safeguard.store.database import upgrade
 from safeguard.store.providers import RequestNotFound
 from safeguard.store.referrals import ReferralNotFound
 from safeguard.web.deps import LoginRequired, SignedIn
+from safeguard.web.limits import BodyLimit
 
 STATIC = Path(__file__).with_name("static")
 #: The only files the static route serves (name -> media type).
@@ -65,6 +66,7 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     app.state.database_url = database_url or default_url()
     upgrade(app.state.database_url)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)  # outermost: bodies are bounded and authenticated first
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> Response:

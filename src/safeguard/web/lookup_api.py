@@ -7,23 +7,30 @@ bucket (429 with ``Retry-After``). Uploaded files are hashed in memory and never
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
+import multiprocessing
 import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from safeguard.banks.lookup import HashQuery, hash_bytes, lookup
 from safeguard.domain.signals import PDQ_RADIUS
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
 from safeguard.web.deps import store
+from safeguard.web.limits import max_upload_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 _bearer = HTTPBearer(auto_error=False, description="An API token issued by an administrator.")
@@ -171,29 +178,82 @@ def lookup_hashes(body: LookupRequest, request: Request, _: ApiClient) -> Lookup
     return LookupResponse(results=_answer(request, queries, body.radius))
 
 
-def _max_upload() -> int:
-    return int(_env_float("SAFEGUARD_LOOKUP_MAX_UPLOAD", 64 * 1024 * 1024))
+#: Largest picture (declared width x height) a file lookup decodes
+#: (``SAFEGUARD_LOOKUP_MAX_PIXELS``): refused from its header, before a pixel is decoded.
+DEFAULT_LOOKUP_MAX_PIXELS = 50_000_000
+_POOL_LOCK = threading.Lock()
+_POOL: ProcessPoolExecutor | None = None
 
 
-@router.post("/lookup/file", response_model=FileLookupResponse)
-def lookup_file(
-    request: Request,
-    _: ApiClient,
-    file: Annotated[UploadFile, File(description="The file to hash (never stored).")],
-    radius: int = PDQ_RADIUS,
-) -> FileLookupResponse:
-    """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it."""
+def lookup_max_pixels() -> int:
+    return int(_env_float("SAFEGUARD_LOOKUP_MAX_PIXELS", DEFAULT_LOOKUP_MAX_PIXELS))
+
+
+def analysis_pool() -> ProcessPoolExecutor:
+    """The processes that decode and hash uploaded files (``SAFEGUARD_LOOKUP_WORKERS``, default
+    2): decoding is not thread-safe, costs memory in proportion to pixels and must not run on
+    the server's threads. Spawned, not forked, as the server has threads."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            workers = max(1, int(_env_float("SAFEGUARD_LOOKUP_WORKERS", 2)))
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return _POOL
+
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The file to hash (never stored).",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/lookup/file", response_model=FileLookupResponse, openapi_extra=_UPLOAD_SCHEMA)
+async def lookup_file(request: Request, _: ApiClient, radius: int = PDQ_RADIUS) -> FileLookupResponse:
+    """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it.
+
+    The token is checked before the body is read (see ``web.limits``); the upload is read up
+    to ``SAFEGUARD_LOOKUP_MAX_UPLOAD`` bytes (413 beyond) and hashed in a worker process; a
+    picture declaring more than ``SAFEGUARD_LOOKUP_MAX_PIXELS`` pixels is refused (422).
+    """
     if not 0 <= radius <= 64:
         raise HTTPException(status_code=422, detail="radius must be 0 to 64")
-    limit = _max_upload()
-    data = file.file.read(limit + 1)
+    limit = max_upload_bytes()
+    form = await request.form(max_files=1, max_fields=4)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUpload):
+            raise HTTPException(status_code=422, detail="send the file as the form field 'file'")
+        data = await upload.read(limit + 1)
+    finally:
+        await form.close()
     if len(data) > limit:
         raise HTTPException(status_code=413, detail=f"files up to {limit} bytes")
-    hashes = hash_bytes(data)
-    del data
-    return FileLookupResponse(
-        **dataclasses.asdict(hashes), results=_answer(request, hashes.queries(), radius)
+    loop = asyncio.get_running_loop()
+    hashes = await loop.run_in_executor(
+        analysis_pool(), partial(hash_bytes, max_pixels=lookup_max_pixels()), data
     )
+    del data
+    if hashes.rejected:
+        raise HTTPException(status_code=422, detail=hashes.rejected)
+    fields = {k: v for k, v in dataclasses.asdict(hashes).items() if k != "rejected"}
+    results = await run_in_threadpool(_answer, request, hashes.queries(), radius)
+    return FileLookupResponse(**fields, results=results)
 
 
 class BankOut(BaseModel):

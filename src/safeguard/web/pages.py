@@ -29,6 +29,7 @@ from safeguard.review.access import (
 from safeguard.review.consensus import FLAGS
 from safeguard.review.exposure import take_break, team_exposure
 from safeguard.review.queue import Card, case_cards, moderation_queue
+from safeguard.review.signin import sign_in
 from safeguard.store import audit
 from safeguard.store import users as user_store
 from safeguard.store import votes as vote_store
@@ -118,34 +119,24 @@ def login(
     if not expected or not auth.csrf_matches(expected, csrf_token):
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong")
     settings = settings_of(request)
-    with store(request, write=True) as session:
-        known = user_store.find_user(session, username)
-        lockout = timedelta(minutes=settings.login_lockout_minutes)
-        until = (
-            auth.locked_until(session, known, settings.login_max_failures, lockout)
-            if known is not None
-            else None
+    with store(request, write=True) as session:  # expired sessions go (short, no hashing)
+        idle = timedelta(minutes=settings.session_idle_minutes)
+        user_store.drop_sessions_before(session, datetime.now(UTC) - idle)
+    outcome = sign_in(
+        lambda: store(request),
+        lambda: store(request, write=True),
+        username,
+        password,
+        request.client.host if request.client else "unknown",
+        settings,
+    )
+    if outcome.until is not None:
+        locked = (
+            "Too many failed sign-ins: this account or this computer is locked until "
+            f"{outcome.until:%H:%M} UTC."
         )
-        if known is not None and until is not None:
-            audit.append(
-                session, "login_locked", user_id=known.id, detail={"username": username[:100]}
-            )
-            locked = f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC."
-            return login_page(request, error=locked, status_code=429)
-        user = auth.authenticate(session, username, password)
-        if user is None:
-            audit.append(
-                session,
-                "login_failed",
-                user_id=known.id if known is not None else None,
-                detail={"username": username[:100]},
-            )
-            token = None
-        else:
-            idle = timedelta(minutes=settings.session_idle_minutes)
-            user_store.drop_sessions_before(session, datetime.now(UTC) - idle)
-            token, _ = auth.start_session(session, user)
-            audit.append(session, "login", user_id=user.id, username=user.username)
+        return login_page(request, error=locked, status_code=429)
+    token = outcome.token
     if token is None:
         return login_page(request, error="Wrong username or password.")
     response = RedirectResponse("/", status_code=303)
