@@ -24,7 +24,7 @@ from safeguard.store.previews import get_preview
 from safeguard.store.review_models import AuditEvent
 from safeguard.store.video import keyframes, store_video_facts
 from safeguard.store.video_models import KEYFRAME, MediaPreview
-from safeguard.triage.banks import import_bank_file
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from safeguard.triage.retention import RetentionError, close_case, purge_case
 
