@@ -12,6 +12,10 @@ Policy:
 * The stored pixels are hashed as decoded. EXIF orientation is NOT applied, like the PDQ
   reference hasher; matching checks the eight dihedral variants, which cover any orientation.
   (HEIF transforms, which are part of the HEIF image itself, are applied by the decoder.)
+* A picture without detail (a constant hash) gets no PDQ hash at all (``pdq`` None, quality 0):
+  a constant hash can never be a meaningful match and is never stored silently.
+* 16-bit and 32-bit greyscale is scaled to 8 bits by the values actually present
+  (``pixels.scale_to_8bit``), so a 16-bit PNG holding 0-255 is not shifted to all zeros.
 * Alpha is dropped, palette/greyscale/CMYK/16-bit pixels become 8-bit RGB, and only the first
   frame of an animated or multi-page image is hashed (``ImageFacts.frames`` says how many).
 * A truncated or corrupt file is an error (``ImageDecodeError``), never silently padded:
@@ -186,16 +190,26 @@ def _analyse_open(
         raise ImageDecodeError(f"cannot hash {fmt} image: {_describe(exc)}") from exc
     finally:
         timing.add("pdq", started)
+    constant = is_constant_hash(pdq.hex)
     return ImageFacts(
         width=width,
         height=height,
         format=fmt,
-        pdq=pdq.hex,
-        pdq_quality=pdq.quality,
-        pdq_dihedral=pdq.dihedral,
+        pdq=None if constant else pdq.hex,
+        pdq_quality=0 if constant else pdq.quality,
+        pdq_dihedral=() if constant else pdq.dihedral,
         exif=exif,
         frames=frames,
     )
+
+
+def is_constant_hash(pdq: str) -> bool:
+    """A PDQ hash whose bits are all equal: what a picture without detail (one flat value) gives.
+
+    Such a hash says nothing about the picture and would match every other flat picture, so it
+    is never stored (the item is then "not perceptually matchable" in the report).
+    """
+    return pdq.strip("0") == "" or pdq.strip("f") == ""
 
 
 def _frames(img: Image.Image) -> int:

@@ -47,7 +47,7 @@ def media_row(facts: FileFacts) -> dict:
             height=image.height,
             pdq=image.pdq,
             pdq_quality=image.pdq_quality,
-            pdq_dihedral=" ".join(image.pdq_dihedral),
+            pdq_dihedral=" ".join(image.pdq_dihedral) or None,
             exif_make=exif.make,
             exif_model=exif.model,
             exif_serial=exif.serial,
