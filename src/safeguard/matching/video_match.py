@@ -150,7 +150,9 @@ def _union_length(starts: np.ndarray, ends: np.ndarray) -> float:
     return float(np.sum(reach[last] - s[first]))
 
 
-def coverage_percent(times: np.ndarray, hit: np.ndarray, own_step: float, other_step: float) -> float:
+def coverage_percent(
+    times: np.ndarray, hit: np.ndarray, own_step: float, other_step: float
+) -> float:
     """Percent of a side's duration covered by its matched frames (see the module docstring).
 
     A side of one frame (no interval) counts by frames: 100 when it matched, else 0.

@@ -251,7 +251,8 @@ def render_text(report: CaseReport, width: int = 160) -> str:
     console.print(grades)
     if report.not_matchable:
         weak = Table(
-            title=f"Not perceptually matchable ({len(report.not_matchable):,}): digest matches only",
+            title=f"Not perceptually matchable ({len(report.not_matchable):,}): "
+            "digest matches only",
             title_justify="left",
         )
         weak.add_column("Exhibit")
