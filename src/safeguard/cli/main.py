@@ -196,9 +196,10 @@ def ingest(
         raise _fail(str(error)) from None
     console.print(
         f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} stored"
-        f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable"
+        f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable;"
+        f" {summary.previews:,} pictures for review with previews"
     )
-    review_commands.prepare_review(case)
+    review_commands.prepare_review(case, exhibit)  # only what the workers could not make
 
 
 @app.command("report")
