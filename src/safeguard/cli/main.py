@@ -274,10 +274,10 @@ def ingest(
         escape(
             f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} "
             f"stored now, {summary.files_already_stored:,} already stored, {summary.errors:,} "
-            "unreadable"
+            f"unreadable; {summary.previews:,} pictures for review with previews"
         )
     )
-    review_commands.prepare_review(case)
+    review_commands.prepare_review(case, exhibit)  # only what the workers could not make
 
 
 @app.command("report")

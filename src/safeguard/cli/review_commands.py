@@ -135,15 +135,17 @@ def audit_verify() -> None:
         console.print(escape(f"audit log intact: {head.seq:,} entries, head {head.hash}"))
 
 
-def prepare_review(case: str) -> None:
-    """Store review previews for a case (after an ingest); problems are warnings."""
+def prepare_review(case: str, exhibit: str | None = None) -> None:
+    """Store the review previews still missing for a case, or one exhibit of it; problems are
+    warnings. Counts are per exhibit when one is named."""
     try:
-        summary = prepare_case(case)
+        summary = prepare_case(case, exhibit_reference=exhibit)
     except NotFound as error:
         raise _fail(str(error)) from None
+    scope = f"exhibit {exhibit}" if exhibit else f"case {case}"
     err.print(
-        f"review: {summary.stored:,} previews stored, {summary.already:,} already there,"
-        f" {len(summary.problems):,} problems"
+        f"review ({scope}): {summary.stored:,} previews stored, {summary.already:,} already"
+        f" there, {len(summary.problems):,} problems"
     )
     for problem in summary.problems[:20]:
         err.print(f"[yellow]preview[/yellow] {escape(problem)}")

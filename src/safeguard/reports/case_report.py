@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from safeguard.config import scheme as load_scheme
 from safeguard.domain.categories import CategoryScheme
 from safeguard.domain.kinds import MediaKind, MediaStatus
+from safeguard.hashing.pdq import DIHEDRAL_LABELS
 from safeguard.reports.review_grades import REVIEWABLE, final_review_grades
 from safeguard.store.cases import get_case
 from safeguard.store.models import (
@@ -25,6 +26,7 @@ from safeguard.store.models import (
     Media,
 )
 from safeguard.store.video import match_details
+from safeguard.triage.exhibit_matching import MatchOptions
 
 AWAITING = "awaiting review"
 GRADED = (MediaStatus.GRADED_EXACT, MediaStatus.GRADED_PERCEPTUAL)
@@ -82,6 +84,20 @@ class Citation:
     #: For a clip of a known video: where it falls, e.g. "clip of 0:00:05-0:00:10 of the known
     #: video".
     clip: str | None = None
+    #: For a PDQ match: which rotation/flip of the file matched, e.g. "mirrored left to right".
+    orientation: str | None = None
+
+
+@dataclass
+class NotMatchable:
+    """A picture whose PDQ hash is missing (no detail: a constant hash is never stored) or of
+    quality below the matching threshold: it can only ever match exactly, by digest."""
+
+    exhibit: str
+    sha256: str
+    paths: list[str]
+    pdq_quality: int | None
+    reason: str
 
 
 @dataclass
@@ -97,12 +113,16 @@ class ExhibitSection:
     source: str
     state: str
     files: int = 0
+    #: Unique pictures and videos (distinct SHA-256), the same definition as the image and video
+    #: tables: not-media files (documents, unknown types) are counted in ``not_media`` only.
     unique_media: int = 0
     first_generation: int = 0
     conflicting: int = 0
     not_media: int = 0
     near_duplicate_groups: int = 0
     errors: int = 0
+    #: Pictures that can only match by digest (see :class:`NotMatchable`).
+    not_perceptually_matchable: int = 0
     #: Items graded by people in the review workstation (final by consensus or moderation).
     graded_by_review: int = 0
     images: Tally = field(default_factory=Tally)
@@ -121,6 +141,7 @@ class CaseReport:
     first_generation: int
     citations: list[Citation]
     errors: list[FileError]
+    not_matchable: list[NotMatchable] = field(default_factory=list)
 
     def summary_sentence(self) -> str:
         """The charging summary in words, e.g. '12 photographs, 3 at the highest category'."""
@@ -159,7 +180,22 @@ def _label(scheme: CategoryScheme, code: str | None) -> tuple[str, str]:
     return code, scheme.get(code).label if code in scheme else code
 
 
-def build_case_report(session: Session, case_reference: str) -> CaseReport:
+def _not_matchable_reason(media: Media, min_quality: int) -> str | None:
+    """Why a picture cannot match perceptually, or None when it can."""
+    if media.kind != MediaKind.IMAGE or media.decode_error:
+        return None
+    if media.pdq is None:
+        return "no PDQ hash: the picture has no detail (a constant hash is never stored)"
+    if media.pdq_quality is not None and media.pdq_quality < min_quality:
+        return f"PDQ quality {media.pdq_quality} is below the threshold of {min_quality}"
+    return None
+
+
+def build_case_report(
+    session: Session, case_reference: str, *, min_quality: int = MatchOptions.min_quality
+) -> CaseReport:
+    """The charging report of a case; ``min_quality`` is the PDQ quality under which a picture
+    is reported as not perceptually matchable (the matching default)."""
     case = get_case(session, case_reference)
     scheme = load_scheme(case.scheme)
     exhibits = list(
@@ -173,6 +209,7 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
     citations: list[Citation] = []
     errors: list[FileError] = []
     new_media: set[int] = set()
+    not_matchable: list[NotMatchable] = []
     for exhibit in exhibits:
         section = ExhibitSection(exhibit.reference, exhibit.source_path, exhibit.state)
         paths: dict[int, list[str]] = defaultdict(list)
@@ -194,7 +231,6 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
             .where(ExhibitMedia.exhibit_id == exhibit.id)
             .order_by(Media.id)
         ).all():
-            section.unique_media += 1
             n_files = len(paths[media.id])
             case_files[media.id] += n_files
             if media.decode_error:
@@ -204,6 +240,15 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
             if status is MediaStatus.NOT_MEDIA:
                 section.not_media += 1
                 continue
+            section.unique_media += 1
+            reason = _not_matchable_reason(media, min_quality)
+            if reason is not None:
+                section.not_perceptually_matchable += 1
+                not_matchable.append(
+                    NotMatchable(
+                        exhibit.reference, media.sha256, paths[media.id], media.pdq_quality, reason
+                    )
+                )
             if status is MediaStatus.NEW:
                 section.first_generation += 1
                 if media.id not in reviewed:  # graded in review: no longer awaiting it
@@ -247,6 +292,7 @@ def build_case_report(session: Session, case_reference: str) -> CaseReport:
         first_generation=len(new_media),
         citations=citations,
         errors=errors,
+        not_matchable=not_matchable,
     )
 
 
@@ -285,6 +331,12 @@ def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) 
             hash_kind=match.hash_kind,
             distance=match.distance,
             clip=clips.get(match.id),
+            orientation=(
+                DIHEDRAL_LABELS[match.variant]
+                if match.hash_kind == "pdq" and match.variant is not None
+                and 0 <= match.variant < len(DIHEDRAL_LABELS)
+                else None
+            ),
         )
         for em, sha256, match, entry, bank in rows
     ]

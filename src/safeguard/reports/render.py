@@ -76,6 +76,7 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
         ],
         "automatic_grades": [dataclasses.asdict(c) for c in report.citations],
         "errors": [dataclasses.asdict(e) for e in report.errors],
+        "not_perceptually_matchable": [dataclasses.asdict(n) for n in report.not_matchable],
     }
 
 
@@ -104,6 +105,7 @@ CSV_FIELDS = (
     "error",
     "runtime",
     "clip",
+    "orientation",
 )
 
 
@@ -151,6 +153,18 @@ def render_csv(report: CaseReport) -> str:
                 "hash_kind": c.hash_kind,
                 "distance": c.distance,
                 "clip": c.clip or "",
+                "orientation": c.orientation or "",
+            }
+        )
+    for n in report.not_matchable:
+        writer.writerow(
+            {
+                "record": "not_perceptually_matchable",
+                "exhibit": n.exhibit,
+                "kind": "image",
+                "sha256": n.sha256,
+                "paths": "|".join(n.paths),
+                "error": n.reason,
             }
         )
     for e in report.errors:
@@ -200,6 +214,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         "Groups",
         "Conflicting",
         "Not media",
+        "Not perceptually matchable",
         "Errors",
         "State",
     ):
@@ -213,6 +228,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
             f"{s.near_duplicate_groups:,}",
             f"{s.conflicting:,}",
             f"{s.not_media:,}",
+            f"{s.not_perceptually_matchable:,}",
             f"{s.errors:,}",
             escape(s.state),
         )
@@ -229,11 +245,28 @@ def render_text(report: CaseReport, width: int = 160) -> str:
             c.sha256,
             escape(c.category),
             escape(entry),
-            escape(f"{c.match_kind}/{c.hash_kind}" + (f"\n{c.clip}" if c.clip else "")),
+            escape(
+                f"{c.match_kind}/{c.hash_kind}"
+                + (f"\n{c.clip}" if c.clip else "")
+                + (f"\n{c.orientation}" if c.orientation else "")
+            ),
             str(c.distance),
             escape("\n".join(c.paths)),
         )
     console.print(grades)
+    if report.not_matchable:
+        weak = Table(
+            title=f"Not perceptually matchable ({len(report.not_matchable):,}): "
+            "digest matches only",
+            title_justify="left",
+        )
+        weak.add_column("Exhibit")
+        weak.add_column("SHA-256", no_wrap=True, min_width=64)
+        weak.add_column("Why", overflow="fold")
+        weak.add_column("Paths", overflow="fold")
+        for n in report.not_matchable:
+            weak.add_row(n.exhibit, n.sha256, n.reason, "\n".join(n.paths))
+        console.print(weak)
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
         errors.add_column("Exhibit")

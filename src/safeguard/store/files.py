@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from safeguard.hashing import FileFacts
 from safeguard.store.bulk import insert_ignoring_duplicates
 from safeguard.store.models import FileRecord, Media
+from safeguard.store.previews import put_previews
+from safeguard.store.review_models import FULL, THUMB
 from safeguard.store.video import store_video_facts
 
 
@@ -47,7 +49,7 @@ def media_row(facts: FileFacts) -> dict:
             height=image.height,
             pdq=image.pdq,
             pdq_quality=image.pdq_quality,
-            pdq_dihedral=" ".join(image.pdq_dihedral),
+            pdq_dihedral=" ".join(image.pdq_dihedral) or None,
             exif_make=exif.make,
             exif_model=exif.model,
             exif_serial=exif.serial,
@@ -88,6 +90,17 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
     store_video_facts(  # vPDQ frames and keyframe strips
         session,
         {ids[f.facts.digests.sha256]: f.facts.video for f in files if f.facts and f.facts.video},
+    )
+    # Review previews the workers made from their decode (pruned after matching to the items
+    # that need a person: ``store.previews.drop_unneeded_previews``).
+    put_previews(
+        session,
+        [
+            (ids[f.facts.digests.sha256], kind, 0, jpeg)
+            for f in files
+            if f.facts and f.facts.image and f.facts.image.previews
+            for kind, jpeg in zip((THUMB, FULL), f.facts.image.previews, strict=True)
+        ],
     )
     records = [
         {

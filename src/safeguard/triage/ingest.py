@@ -24,6 +24,8 @@ from safeguard.hashing.video_analysis import empty_video_error
 from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
+from safeguard.store.previews import drop_unneeded_previews, exhibit_preview_count
+from safeguard.store.review_models import FULL, THUMB
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
 
 
@@ -36,12 +38,16 @@ class IngestOptions:
     batch: int = 256
     limits: EvidenceLimits = field(default_factory=EvidenceLimits)
     matching: MatchOptions = field(default_factory=MatchOptions)
+    #: The workers make every picture's review previews from their own decode (one pass: no
+    #: second read, digest or decode); those no one needs are dropped after matching.
+    previews: bool = True
 
 
 #: Keys of ``IngestSummary.timings``. Wall seconds of this process: total, walk (the evidence
-#: walk), wait (for worker results), store (setup, batches and annotations) and match (matching
-#: and grouping). Seconds summed over the worker processes (they overlap each other and the
-#: above): ``workers.busy`` (analysing files) and its parts ``workers.<phase>`` for each of
+#: walk), wait (for worker results), store (setup, batches and annotations), match (matching
+#: and grouping) and previews (dropping the previews no one needs, counting the rest). Seconds
+#: summed over the worker processes (they overlap each other and the above): ``workers.busy``
+#: (analysing files) and its parts ``workers.<phase>`` for each of
 #: ``safeguard.hashing.timing.PHASES``.
 TIMINGS: tuple[str, ...] = (
     "total",
@@ -49,6 +55,7 @@ TIMINGS: tuple[str, ...] = (
     "wait",
     "store",
     "match",
+    "previews",
     "workers.busy",
     *(f"workers.{phase}" for phase in timing.PHASES),
 )
@@ -61,6 +68,8 @@ class IngestSummary:
     files_stored: int = 0
     files_already_stored: int = 0
     errors: int = 0
+    #: Pictures of this exhibit that need review and have their previews (made by the workers).
+    previews: int = 0
     #: Where the time went, in seconds (see ``TIMINGS``); a few clock reads per file.
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
 
@@ -75,6 +84,7 @@ class _Task:
     data: bytes | None
     #: fs_path is a temporary spill of a large archive member, removed once analysed.
     temporary: bool
+    previews: bool = True
 
     def discard(self) -> None:
         if self.temporary and self.fs_path is not None:
@@ -84,7 +94,7 @@ class _Task:
 def _analyse(task: _Task) -> tuple[FileFacts | None, str | None]:
     try:
         source = task.data if task.data is not None else task.fs_path
-        facts = analyse_file(source)
+        facts = analyse_file(source, previews=task.previews)
         return facts, empty_video_error(facts, task.logical_path)  # a 0-byte "x.mp4" is an error
     except OSError as error:
         return None, f"could not read file: {error.strerror or error}"
@@ -150,7 +160,11 @@ class _Annotation:
 
 
 def _walk(
-    root: Path, limits: EvidenceLimits, done: set[str], summary: IngestSummary
+    root: Path,
+    limits: EvidenceLimits,
+    done: set[str],
+    summary: IngestSummary,
+    previews: bool = True,
 ) -> Iterator[_Task | IngestedFile | _Annotation]:
     """Tasks for files still to analyse, rows for rejected entries, and annotations."""
     seen: set[str] = set()
@@ -170,7 +184,14 @@ def _walk(
             yield IngestedFile(seq, path, None, None, None, found.message)
             continue
         yield _Task(
-            seq, path, found.size, found.modified, found.fs_path, found.data, found.temporary
+            seq,
+            path,
+            found.size,
+            found.modified,
+            found.fs_path,
+            found.data,
+            found.temporary,
+            previews,
         )
 
 
@@ -234,7 +255,8 @@ def ingest_exhibit(
     chunk: list[_Task] = []
     try:
         with executor:
-            for item in _timed(_walk(root, options.limits, done, summary), timings, "walk"):
+            walk = _walk(root, options.limits, done, summary, options.previews)
+            for item in _timed(walk, timings, "walk"):
                 if isinstance(item, IngestedFile):
                     batch.append(item)
                     continue
@@ -264,5 +286,10 @@ def ingest_exhibit(
     matching = perf_counter()
     match_exhibit(exhibit_id, options.matching, progress=progress, database_url=database_url)
     timings["match"] += perf_counter() - matching
+    pruning = perf_counter()
+    with session_scope(database_url) as session:
+        drop_unneeded_previews(session, exhibit_id, (THUMB, FULL))
+        summary.previews = exhibit_preview_count(session, exhibit_id)
+    timings["previews"] += perf_counter() - pruning
     timings["total"] += perf_counter() - started
     return summary
