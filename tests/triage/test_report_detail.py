@@ -28,7 +28,7 @@ from safeguard.store.database import session_scope
 from safeguard.store.models import ExhibitMedia, Media
 from safeguard.store.previews import get_preview
 from safeguard.store.review_models import FULL, THUMB
-from safeguard.triage.banks import import_bank_file
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
 
