@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.cli import review_commands, server_commands
@@ -174,18 +175,31 @@ def bank_export(
 def ingest(
     case: str,
     exhibit: str,
-    path: Path = typer.Argument(..., exists=True, help="Folder, zip or tar of the exhibit."),
+    path: Path = typer.Argument(
+        ...,
+        exists=True,
+        help="Folder, zip or tar of the exhibit, or a disk image (E01, raw/dd, split .001).",
+    ),
     workers: int = typer.Option(None, help="Hashing processes (default: one per core)."),
     radius: int = typer.Option(31, help="PDQ match distance."),
     min_quality: int = typer.Option(50, help="Ignore PDQ hashes below this quality."),
     batch: int = typer.Option(256, help="Files stored per transaction."),
+    carve: bool = typer.Option(
+        False, "--carve", help="Disk images: carve pictures and videos from free space."
+    ),
+    verify: bool = typer.Option(
+        False, "--verify", help="Disk images: check the stored acquisition hashes (E01)."
+    ),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
 
     Safe to interrupt: run the same command again and it resumes where it stopped.
     """
     options = IngestOptions(
-        batch=batch, matching=MatchOptions(radius=radius, min_quality=min_quality)
+        batch=batch,
+        matching=MatchOptions(radius=radius, min_quality=min_quality),
+        carve=carve,
+        verify=verify,
     )
     if workers:
         options = dataclasses.replace(options, workers=workers)
@@ -198,7 +212,15 @@ def ingest(
         f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} stored"
         f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable"
     )
+    image = summary.image
+    if image is not None:
+        line = f"disk image: {image.format}, {image.media_size:,} bytes"
+        if image.verification is not None:
+            line += f"; verification: {image.verification} ({image.detail})"
+        console.print(escape(line))
     review_commands.prepare_review(case)
+    if image is not None and image.verification in ("mismatch", "unreadable"):
+        raise _fail(f"the image of exhibit {exhibit} failed verification: {image.detail}")
 
 
 @app.command("report")

@@ -21,6 +21,7 @@ are not media; their clusters still count as allocated for carving.
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import re
@@ -295,7 +296,6 @@ def _name_text(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-
 @dataclass(frozen=True)
 class _Entry:
     name: str
@@ -339,7 +339,9 @@ class FileSystemWalker:
                     return entries, "directory has more than 1,000,000 entries; the rest skipped"
         except (OSError, RuntimeError) as error:
             return entries, f"directory cannot be read further: {error}"
-        entries.sort(key=lambda e: (e.name == _ORPHANS, os.fsencode(e.name), e.deleted, e.meta_addr))
+        entries.sort(
+            key=lambda e: (e.name == _ORPHANS, os.fsencode(e.name), e.deleted, e.meta_addr)
+        )
         return entries, None
 
     def _directory(self, directory, prefix: str, stack: tuple[int, ...], top: bool = False):  # noqa: ANN001, ANN202
@@ -350,7 +352,9 @@ class FileSystemWalker:
             meta_type = meta.type if meta is not None else None
             if top and _is_system(self.fs_type, entry.name, entry.meta_addr, meta_type):
                 if meta is not None and not entry.deleted:
-                    self.walk.allocated.extend(_data_runs(entry.file, self.volume.offset, self.block))
+                    self.walk.allocated.extend(
+                        _data_runs(entry.file, self.volume.offset, self.block)
+                    )
                 continue
             path = unique_logical_path(prefix + entry.name, taken)
             taken.add(path)
@@ -393,8 +397,9 @@ class FileSystemWalker:
                 meta = None
             if meta is None or meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC:
                 yield EvidenceError(
-                    path, "deleted file: its metadata entry now belongs to another file; "
-                    "content not recoverable"
+                    path,
+                    "deleted file: its metadata entry now belongs to another file; "
+                    "content not recoverable",
                 )
                 return
         if meta is None:
@@ -456,6 +461,7 @@ def _read_content(
     spill = None
     parts: list[bytes] = []
     nonzero = False
+    first = b""
     try:
         offset = 0
         while offset < size:
@@ -463,6 +469,8 @@ def _read_content(
             if not chunk:
                 raise OSError(errno.EIO, f"short read at byte {offset} of {size}")
             nonzero = nonzero or any(chunk)
+            if not offset:
+                first = chunk[:HEAD_BYTES]
             if spill is None and offset + len(chunk) > MEMORY_ITEM_BYTES:
                 spill = tempfile.NamedTemporaryFile(  # noqa: SIM115 - handed on as the item
                     prefix="sg-image-", dir=expander.temp_dir, delete=False
@@ -492,7 +500,7 @@ def _read_content(
         item = EvidenceItem(
             path, size, origin.modified, Path(spill.name), None, temporary=True, origin=origin
         )
-        head = Path(spill.name).read_bytes()[:HEAD_BYTES] if size else b""
+        head = first
     else:
         data = b"".join(parts)
         item = EvidenceItem(path, size, origin.modified, None, data, origin=origin)
@@ -501,7 +509,7 @@ def _read_content(
         yield item
         return
     handle: BinaryIO = (
-        io.BytesIO(item.data) if item.data is not None else open(item.fs_path, "rb")  # type: ignore[arg-type]
+        io.BytesIO(item.data) if item.data is not None else item.fs_path.open("rb")  # type: ignore[union-attr]
     )
     with handle:
         yield item
@@ -509,7 +517,11 @@ def _read_content(
 
 
 def walk_image(
-    path: Path, kind: str, expander, *, carve: bool = False  # noqa: ANN001
+    path: Path,
+    kind: str,
+    expander,
+    *,
+    carve: bool = False,  # noqa: ANN001
 ) -> Iterator:
     """Every file of the disk image at ``path`` (see the module's docstring), then, with
     ``carve``, the pictures and videos PhotoRec carves out of the space no file holds."""
@@ -555,3 +567,127 @@ def walk_image(
             yield from carve_free_space(walk, expander)
     finally:
         reader.close()
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What a disk image says about itself: its format, size and, for E01, acquisition details."""
+
+    format: str  # "E01", "raw", "split raw"
+    segments: int
+    media_size: int
+    bytes_per_sector: int | None = None
+    stored_md5: str | None = None
+    stored_sha1: str | None = None
+    #: E01 header values (case_number, examiner_name, acquiry_date, acquiry_software...).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The image's content hashed end to end, against the hashes stored at acquisition."""
+
+    #: "verified", "mismatch", "unreadable" (a chunk failed its checksum or a segment is short),
+    #: or "computed" (a raw image stores no hash: the computed ones are recorded).
+    result: str
+    md5: str | None
+    sha1: str | None
+    detail: str
+
+
+_FORMATS = {"ewf": "E01", "split": "split raw", "raw": "raw"}
+#: Header values kept (bounded: an E01 header is attacker-controlled text).
+_HEADER_KEYS = (
+    "case_number",
+    "evidence_number",
+    "examiner_name",
+    "description",
+    "notes",
+    "acquiry_date",
+    "system_date",
+    "acquiry_operating_system",
+    "acquiry_software",
+    "acquiry_software_version",
+    "model",
+    "serial_number",
+)
+
+
+def describe_image(path: Path, kind: str) -> ImageFacts:
+    """The image's format, segments, size and stored acquisition metadata. Raises ImageError."""
+    if not images_supported():
+        raise ImageError("disk images need pytsk3 and libewf-python (extra 'images')")
+    segments = segments_of(path, kind)
+    reader = open_reader(path, kind)
+    try:
+        if isinstance(reader, _EwfReader):
+            handle = reader.handle
+            headers = {
+                key: str(value)[:1000]
+                for key, value in (handle.get_header_values() or {}).items()
+                if key in _HEADER_KEYS and value
+            }
+            hashes = {k.upper(): str(v)[:128] for k, v in (handle.get_hash_values() or {}).items()}
+            return ImageFacts(
+                "E01",
+                len(segments),
+                reader.size,
+                handle.get_bytes_per_sector(),
+                hashes.get("MD5"),
+                hashes.get("SHA1"),
+                headers,
+            )
+        return ImageFacts(_FORMATS[kind], len(segments), reader.size)
+    finally:
+        reader.close()
+
+
+def verify_image(
+    path: Path, kind: str, advance: Callable[[int], None] | None = None
+) -> Verification:
+    """Hash every byte of the image's media and compare with the stored hashes.
+
+    The rule: "verified" when every stored hash (MD5, SHA-1) equals the computed one; "mismatch"
+    when any differs; "unreadable" when a read fails (a chunk whose checksum fails, a missing
+    or short segment); "computed" when the image stores no hash (raw). Raises ImageError when the
+    image cannot be opened at all.
+    """
+    facts = describe_image(path, kind)
+    reader = open_reader(path, kind)
+    md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
+    offset = 0
+    try:
+        while offset < reader.size:
+            want = min(READ_CHUNK * 8, reader.size - offset)
+            try:
+                chunk = reader.read(offset, want)
+            except (OSError, RuntimeError) as error:
+                return Verification(
+                    "unreadable", None, None, f"read failed at byte {offset}: {error}"
+                )
+            if len(chunk) != want:
+                return Verification(
+                    "unreadable",
+                    None,
+                    None,
+                    f"image ends at byte {offset + len(chunk)} "
+                    f"of {reader.size}: a segment is missing or short",
+                )
+            md5.update(chunk)
+            sha1.update(chunk)
+            offset += len(chunk)
+            if advance is not None:
+                advance(len(chunk))
+    finally:
+        reader.close()
+    computed = {"MD5": md5.hexdigest(), "SHA1": sha1.hexdigest()}
+    stored = {"MD5": facts.stored_md5, "SHA1": facts.stored_sha1}
+    checked = {k: v for k, v in stored.items() if v}
+    if not checked:
+        return Verification("computed", computed["MD5"], computed["SHA1"], "no stored hash")
+    wrong = [k for k, v in checked.items() if v.lower() != computed[k]]
+    if wrong:
+        detail = "; ".join(f"{k} stored {checked[k]} computed {computed[k]}" for k in sorted(wrong))
+        return Verification("mismatch", computed["MD5"], computed["SHA1"], detail)
+    names = " and ".join(sorted(checked))
+    return Verification("verified", computed["MD5"], computed["SHA1"], f"{names} match")
