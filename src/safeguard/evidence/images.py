@@ -20,6 +20,7 @@ are not media; their clusters still count as allocated for carving.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import io
@@ -511,9 +512,16 @@ def _read_content(
     handle: BinaryIO = (
         io.BytesIO(item.data) if item.data is not None else item.fs_path.open("rb")  # type: ignore[union-attr]
     )
+    # Members of an archive inside the image keep their archive's deleted/carved flags.
+    inherited = FileOrigin(
+        deleted=origin.deleted, unallocated=origin.unallocated, carved=origin.carved
+    )
     with handle:
         yield item
-        yield from expander.expand(handle, path, head)
+        for member in expander.expand(handle, path, head):
+            if isinstance(member, EvidenceItem):
+                member = dataclasses.replace(member, origin=inherited)
+            yield member
 
 
 def walk_image(
