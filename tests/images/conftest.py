@@ -100,3 +100,30 @@ def disks(tmp_path_factory: pytest.TempPathFactory) -> BuiltDisks:
     e01 = to_e01(gpt.path, base / "gpt", segment_bytes=MIB)
     split = split_raw(mbr.path, base / "mbr", 8 * MIB)
     return BuiltDisks(source, gpt, mbr, e01, split, planted)
+
+
+@dataclass(frozen=True)
+class DemoDisk:
+    corpus: object  # safeguard.demo.corpus.DemoCorpus
+    e01: list[Path]
+
+
+@pytest.fixture(scope="session")
+def demo_disk(tmp_path_factory: pytest.TempPathFactory) -> DemoDisk:
+    """The demo exhibit (with its bank) on an NTFS + ext4 GPT disk, acquired as E01."""
+    from safeguard.demo.corpus import generate_demo
+
+    _require("ntfs", "ext4", "table", "e01")
+    base = tmp_path_factory.mktemp("demo-disk")
+    corpus = generate_demo(base / "demo", seed=7, n_base=40)
+    size = sum(p.stat().st_size for p in corpus.exhibit_dir.rglob("*") if p.is_file())
+    room = (size * 2 // MIB + 16) * MIB
+    disk = build_disk(
+        base / "demo.img",
+        [
+            PartitionPlan("ntfs", corpus.exhibit_dir, room),
+            PartitionPlan("ext4", corpus.exhibit_dir, room),
+        ],
+        table="gpt",
+    )
+    return DemoDisk(corpus, to_e01(disk.path, base / "demo", segment_bytes=4 * MIB))

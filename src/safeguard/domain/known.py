@@ -29,6 +29,21 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class MediaFileFacts:
+    """One occurrence of an item on an exhibit, as VICS MediaFiles carry it: path, file-system
+    times (ISO 8601) and the Deleted / Unallocated / PhysicalLocation of a disk image's file."""
+
+    path: str
+    created: str | None = None
+    written: str | None = None
+    accessed: str | None = None
+    deleted: bool = False
+    unallocated: bool = False
+    #: Byte offset in the disk image of the file's first byte (carved files: where carved).
+    physical_location: int | None = None
+
+
+@dataclass(frozen=True)
 class BankRecord:
     """One known item: any of its hashes, its category and its flags.
 
@@ -51,6 +66,8 @@ class BankRecord:
     vpdq: tuple[VideoFrameHash, ...] = ()
     #: Parts of a known video to which a category applies (VICS Segments).
     segments: tuple[Segment, ...] = ()
+    #: Where the item was found (case exports); written as VICS MediaFiles.
+    files: tuple[MediaFileFacts, ...] = ()
 
     def hashes(self) -> dict[str, str]:
         return {
