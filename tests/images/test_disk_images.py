@@ -199,3 +199,19 @@ def test_a_looping_directory_is_an_error_and_the_rest_is_read(
         ("Users/sam/Pictures/back", True)
     ]
     assert {i.logical_path for i in items} == set(_folder(disks.source))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["vpc", "vhdx", "vmdk", "qcow2"])
+def test_virtual_disks_walk_exactly_as_the_raw_disk(
+    disks: BuiltDisks, tmp_path: Path, fmt: str
+) -> None:
+    from safeguard.demo.disk_images import missing_tools, to_virtual
+
+    if missing_tools("virtual"):
+        pytest.skip("qemu-utils missing (./run test installs it)")
+    image = to_virtual(disks.mbr.path, tmp_path / f"disk.{fmt}", fmt)
+    items, errors = _walk(image)
+    assert errors == []
+    assert _facts(items) == _facts(_walk(disks.mbr.path)[0])
+    assert len(items) > len(_folder(disks.source))

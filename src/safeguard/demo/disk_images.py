@@ -36,6 +36,7 @@ TOOLS: dict[str, tuple[tuple[str, str], ...]] = {
     "ext4": (("e2fsprogs", "mkfs.ext4"), ("e2fsprogs", "debugfs")),
     "table": (("fdisk", "sfdisk"),),
     "e01": (("ewf-tools", "ewfacquire"),),
+    "virtual": (("qemu-utils", "qemu-img"),),
 }
 
 _MBR_TYPES = {
@@ -277,3 +278,9 @@ def split_raw(raw: Path, target: Path, segment_bytes: int) -> list[Path]:
             segments.append(segment)
             n += 1
     return segments
+
+
+def to_virtual(raw: Path, target: Path, fmt: str) -> Path:
+    """``raw`` converted by ``qemu-img`` to ``fmt``: "vpc" (VHD), "vhdx", "vmdk", "qcow2"."""
+    _run("qemu-img", "convert", "-O", fmt, raw, target)
+    return target

@@ -20,6 +20,7 @@ are not media; their clusters still count as allocated for carving.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -71,10 +72,22 @@ def images_supported() -> bool:
     return pytsk3 is not None and pyewf is not None
 
 
-def image_kind(path: Path, head: bytes) -> str | None:
-    """``"ewf"``, ``"split"`` (raw .001), ``"raw"`` for a disk image, None for any other file."""
+def image_kind(path: Path, head: bytes, tail: bytes = b"") -> str | None:
+    """``"ewf"``, ``"vhd"``, ``"vhdx"``, ``"vmdk"``, ``"qcow"`` (by signature), ``"split"``
+    (raw .001) or ``"raw"`` (by name) for a disk image; None for any other file.
+
+    ``tail`` is the file's last 512 bytes (a fixed VHD has its footer only there).
+    """
     if head.startswith(EWF_SIGNATURES):
         return "ewf"
+    if head.startswith(b"vhdxfile"):
+        return "vhdx"
+    if head.startswith(b"conectix") or tail.startswith(b"conectix"):
+        return "vhd"
+    if head.startswith(b"KDMV"):
+        return "vmdk"
+    if head.startswith(b"QFI\xfb"):
+        return "qcow"
     if _SPLIT_RAW.match(path.name) and path.name.endswith(".001"):
         return "split"
     if path.suffix.lower() in RAW_SUFFIXES:
@@ -88,6 +101,8 @@ def segments_of(path: Path, kind: str) -> list[Path]:
         if pyewf is None:
             raise ImageError("E01 support needs libewf-python (pip install safeguard[images])")
         return [Path(p) for p in pyewf.glob(str(path))]
+    if kind in _VIRTUAL:
+        return [path]
     if kind == "split":
         stem = path.name[:-4]
         found, n = [], 1
@@ -175,7 +190,57 @@ class _EwfReader(_Reader):
             item.close()
 
 
+class _VirtualDiskReader(_Reader):
+    """VHD/VHDX (libvhdi), VMDK (libvmdk, single-file sparse), QCOW2 (libqcow): one file,
+    opened read-only; differencing disks (a parent or backing file) are refused."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        module = _VIRTUAL[kind]
+        try:
+            library = __import__(module)
+        except ImportError as error:
+            raise ImageError(f"{_FORMATS[kind]} images need the {module} package") from error
+        self._file = self._extent = None
+        try:
+            self._file = os.fdopen(open_readonly(path), "rb")
+            self.handle = library.handle() if kind == "vmdk" else library.file()
+            self.handle.open_file_object(self._file)
+            if kind == "vmdk":  # a monolithic sparse VMDK is its own (single) extent file
+                self._extent = os.fdopen(open_readonly(path), "rb")
+                self.handle.open_extent_data_files_as_file_objects([self._extent])
+            parent = getattr(self.handle, "parent_filename", None) or getattr(
+                self.handle, "backing_filename", None
+            )
+        except (OSError, TypeError) as error:
+            self.close()
+            raise ImageError(f"cannot open {_FORMATS[kind]} image: {error}") from error
+        if parent:
+            self.close()
+            raise ImageError(
+                f"{_FORMATS[kind]} image is a differencing disk of {parent!r}; not supported"
+            )
+        self.size = self.handle.get_media_size()
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self.handle.read_buffer_at_offset(min(length, max(self.size - offset, 0)), offset)
+
+    def close(self) -> None:
+        handle = getattr(self, "handle", None)
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+        for item in (self._file, self._extent):
+            if item is not None:
+                item.close()
+
+
+#: Virtual disk format -> the libyal Python module that reads it.
+_VIRTUAL = {"vhd": "pyvhdi", "vhdx": "pyvhdi", "vmdk": "pyvmdk", "qcow": "pyqcow"}
+
+
 def open_reader(path: Path, kind: str) -> _Reader:
+    if kind in _VIRTUAL:
+        return _VirtualDiskReader(path, kind)
     segments = segments_of(path, kind)
     if not segments:
         raise ImageError(f"no segments found for {path.name}")
@@ -603,7 +668,15 @@ class Verification:
     detail: str
 
 
-_FORMATS = {"ewf": "E01", "split": "split raw", "raw": "raw"}
+_FORMATS = {
+    "ewf": "E01",
+    "split": "split raw",
+    "raw": "raw",
+    "vhd": "VHD",
+    "vhdx": "VHDX",
+    "vmdk": "VMDK",
+    "qcow": "QCOW2",
+}
 #: Header values kept (bounded: an E01 header is attacker-controlled text).
 _HEADER_KEYS = (
     "case_number",

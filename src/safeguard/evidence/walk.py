@@ -54,16 +54,21 @@ def iter_evidence(
 
 
 def disk_image_kind(root: Path) -> str | None:
-    """``"ewf"``, ``"split"`` or ``"raw"`` when ``root`` is a disk image the walk opens."""
+    """The kind of disk image ``root`` is (see :func:`images.image_kind`), or None."""
     try:
         if not stat.S_ISREG(os.lstat(root).st_mode):
             return None
         fd = open_readonly(root)
         with os.fdopen(fd, "rb") as handle:
             head = handle.read(HEAD_BYTES)
+            size = os.fstat(fd).st_size
+            tail = b""
+            if size >= 2 * HEAD_BYTES:
+                handle.seek(size - HEAD_BYTES)
+                tail = handle.read(HEAD_BYTES)
     except OSError:
         return None
-    return image_kind(Path(root), head)
+    return image_kind(Path(root), head, tail)
 
 
 def _walk(root: Path, status: os.stat_result, expander: Expander, carve: bool) -> Iterator[Found]:
