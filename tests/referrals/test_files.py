@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.pictures import render_picture
 from safeguard.referrals import service, views
 from safeguard.referrals.service import Actor, import_referrals
@@ -18,7 +19,6 @@ from safeguard.review.previews import prepare_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import Case
 from safeguard.store.referral_models import Referral
-from safeguard.banks.bank_files import import_bank_file
 from tests.referrals.builders import full_report, write_report
 from tests.review.helpers import make_user
 

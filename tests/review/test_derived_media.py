@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.cli.main import app
 from safeguard.demo.corpus import DemoCorpus, generate_demo
 from safeguard.review.previews import prepare_case
@@ -24,7 +25,6 @@ from safeguard.store.previews import get_preview
 from safeguard.store.review_models import AuditEvent
 from safeguard.store.video import keyframes, store_video_facts
 from safeguard.store.video_models import KEYFRAME, MediaPreview
-from safeguard.banks.bank_files import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from safeguard.triage.retention import RetentionError, close_case, purge_case
 

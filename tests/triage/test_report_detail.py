@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.pictures import render_picture
 from safeguard.hashing.pdq import pdq_from_image
 from safeguard.reports.case_report import build_case_report
@@ -28,7 +29,6 @@ from safeguard.store.database import session_scope
 from safeguard.store.models import ExhibitMedia, Media
 from safeguard.store.previews import get_preview
 from safeguard.store.review_models import FULL, THUMB
-from safeguard.banks.bank_files import import_bank_file
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
 

@@ -250,18 +250,31 @@ def bank_export(
 def ingest(
     case: str,
     exhibit: str,
-    path: Path = typer.Argument(..., exists=True, help="Folder, zip or tar of the exhibit."),
+    path: Path = typer.Argument(
+        ...,
+        exists=True,
+        help="Folder, zip or tar of the exhibit, or a disk image (E01, raw/dd, split .001).",
+    ),
     workers: int = typer.Option(None, help="Hashing processes (default: one per core)."),
     radius: int = typer.Option(PDQ_RADIUS, help="PDQ match distance."),
     min_quality: int = typer.Option(PDQ_MIN_QUALITY, help="Ignore PDQ hashes below this quality."),
     batch: int = typer.Option(256, help="Files stored per transaction."),
+    carve: bool = typer.Option(
+        False, "--carve", help="Disk images: carve pictures and videos from free space."
+    ),
+    verify: bool = typer.Option(
+        False, "--verify", help="Disk images: check the stored acquisition hashes (E01)."
+    ),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
 
     Safe to interrupt: run the same command again and it resumes where it stopped.
     """
     options = IngestOptions(
-        batch=batch, matching=MatchOptions(radius=radius, min_quality=min_quality)
+        batch=batch,
+        matching=MatchOptions(radius=radius, min_quality=min_quality),
+        carve=carve,
+        verify=verify,
     )
     if workers:
         options = dataclasses.replace(options, workers=workers)
@@ -277,7 +290,15 @@ def ingest(
             f"unreadable; {summary.previews:,} pictures for review with previews"
         )
     )
+    image = summary.image
+    if image is not None:
+        line = f"disk image: {image.format}, {image.media_size:,} bytes"
+        if image.verification is not None:
+            line += f"; verification: {image.verification} ({image.detail})"
+        console.print(escape(line))
     review_commands.prepare_review(case, exhibit)  # only what the workers could not make
+    if image is not None and image.verification in ("mismatch", "unreadable"):
+        raise _fail(f"the image of exhibit {exhibit} failed verification: {image.detail}")
 
 
 @app.command("report")

@@ -52,7 +52,7 @@ from ijson.common import ObjectBuilder
 from safeguard.config import vics_profile
 from safeguard.domain.categories import VicsProfile
 from safeguard.domain.kinds import HashKind
-from safeguard.domain.known import BankRecord, ExtraHash, RecordError
+from safeguard.domain.known import BankRecord, ExtraHash, MediaFileFacts, RecordError
 from safeguard.domain.signals import signal_types
 from safeguard.interchange._values import (
     DEFAULT_PROFILE,
@@ -464,7 +464,27 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
         entry["VPDQ"] = [frame_json(frame) for frame in record.vpdq]
     if record.segments:
         entry["Segments"] = [segment_json(segment, profile) for segment in record.segments]
+    if record.files:
+        entry["MediaFiles"] = [media_file_json(file) for file in record.files]
     return entry
+
+
+def media_file_json(file: MediaFileFacts) -> dict[str, Any]:
+    """A VICS MediaFile: name and path, file-system times, Deleted/Unallocated/PhysicalLocation."""
+    folder, _, name = file.path.rpartition("/")
+    item: dict[str, Any] = {"FileName": name, "FilePath": folder}
+    for key, value in (
+        ("Created", file.created),
+        ("Written", file.written),
+        ("Accessed", file.accessed),
+    ):
+        if value is not None:
+            item[key] = value
+    item["Deleted"] = file.deleted
+    item["Unallocated"] = file.unallocated
+    if file.physical_location is not None:
+        item["PhysicalLocation"] = file.physical_location
+    return item
 
 
 def write_vics(

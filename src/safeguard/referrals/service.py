@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from safeguard.domain.kinds import MatchKind, MediaKind
+from safeguard.domain.progress import NoProgress, Progress
 from safeguard.domain.referrals import SOURCES, IntakeError, ReferralFacts
 from safeguard.matching.decide import FoundMatch, decide
 from safeguard.referrals import workflow
@@ -29,7 +30,6 @@ from safeguard.store.cases import create_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.referral_models import Referral, ReferralFile
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
-from safeguard.domain.progress import NoProgress, Progress
 
 #: Roles that may work on referrals (besides the CLI operator, who is trusted like for ingest).
 CAN_REFERRALS = frozenset({"intelligence", "analyst", "supervisor", "admin"})

@@ -16,6 +16,8 @@ from safeguard.domain.kinds import MediaKind, MediaStatus
 from safeguard.hashing.pdq import DIHEDRAL_LABELS
 from safeguard.reports.review_grades import REVIEWABLE, final_review_grades
 from safeguard.store.cases import get_case
+from safeguard.store.image_models import ExhibitImage
+from safeguard.store.images import image_of
 from safeguard.store.models import (
     Bank,
     BankEntry,
@@ -108,6 +110,50 @@ class FileError:
 
 
 @dataclass
+class DiskImage:
+    """The disk image behind an exhibit: acquisition metadata and, if checked, verification."""
+
+    format: str
+    segments: int
+    media_size: int
+    stored_md5: str | None
+    stored_sha1: str | None
+    case_number: str | None
+    evidence_number: str | None
+    examiner: str | None
+    description: str | None
+    notes: str | None
+    acquired: str | None
+    acquisition_tool: str | None
+    acquisition_os: str | None
+    #: "verified", "mismatch", "unreadable", "computed", or None when not verified.
+    verification: str | None
+    verification_detail: str | None
+    computed_md5: str | None
+    computed_sha1: str | None
+    verified_at: str | None
+
+
+@dataclass
+class RecoveredFile:
+    """A deleted or carved file of a disk image, with its file-system facts (VICS MediaFile's
+    Deleted, Unallocated and PhysicalLocation)."""
+
+    exhibit: str
+    path: str
+    sha256: str | None
+    deleted: bool
+    unallocated: bool
+    carved: bool
+    physical_offset: int | None
+    inode: int | None
+    created: str | None
+    modified: str | None
+    accessed: str | None
+    changed: str | None
+
+
+@dataclass
 class ExhibitSection:
     reference: str
     source: str
@@ -127,6 +173,10 @@ class ExhibitSection:
     graded_by_review: int = 0
     images: Tally = field(default_factory=Tally)
     videos: Tally = field(default_factory=Tally)
+    #: Files recovered from a disk image: deleted (found by the file system) and carved.
+    deleted_files: int = 0
+    carved_files: int = 0
+    image: DiskImage | None = None
 
 
 @dataclass
@@ -142,6 +192,7 @@ class CaseReport:
     citations: list[Citation]
     errors: list[FileError]
     not_matchable: list[NotMatchable] = field(default_factory=list)
+    recovered: list[RecoveredFile] = field(default_factory=list)
 
     def summary_sentence(self) -> str:
         """The charging summary in words, e.g. '12 photographs, 3 at the highest category'."""
@@ -208,18 +259,28 @@ def build_case_report(
     case_files: dict[int, int] = defaultdict(int)
     citations: list[Citation] = []
     errors: list[FileError] = []
+    recovered: list[RecoveredFile] = []
     new_media: set[int] = set()
     not_matchable: list[NotMatchable] = []
     for exhibit in exhibits:
         section = ExhibitSection(exhibit.reference, exhibit.source_path, exhibit.state)
         paths: dict[int, list[str]] = defaultdict(list)
         reviewed = final_review_grades(session, exhibit.id)
-        for media_id, path, error in session.execute(
-            select(FileRecord.media_id, FileRecord.logical_path, FileRecord.error)
+        section.image = _disk_image(session, exhibit.id)
+        for media_id, path, error, deleted, carved in session.execute(
+            select(
+                FileRecord.media_id,
+                FileRecord.logical_path,
+                FileRecord.error,
+                FileRecord.deleted,
+                FileRecord.carved,
+            )
             .where(FileRecord.exhibit_id == exhibit.id)
             .order_by(FileRecord.seq)
         ):
             section.files += 1
+            section.deleted_files += bool(deleted)
+            section.carved_files += bool(carved)
             if media_id is None or error:
                 section.errors += 1
                 errors.append(FileError(exhibit.reference, path, error or "unreadable"))
@@ -276,6 +337,7 @@ def build_case_report(
             }
         )
         citations.extend(_citations(session, exhibit, paths))
+        recovered.extend(_recovered(session, exhibit))
         sections.append(section)
     images, videos = Tally(), Tally()
     for media_id, (kind, code, _, runtime) in sorted(case_media.items()):
@@ -293,6 +355,7 @@ def build_case_report(
         citations=citations,
         errors=errors,
         not_matchable=not_matchable,
+        recovered=recovered,
     )
 
 
@@ -339,4 +402,67 @@ def _citations(session: Session, exhibit: Exhibit, paths: dict[int, list[str]]) 
             ),
         )
         for em, sha256, match, entry, bank in rows
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _disk_image(session: Session, exhibit_id: int) -> DiskImage | None:
+    row: ExhibitImage | None = image_of(session, exhibit_id)
+    if row is None:
+        return None
+    return DiskImage(
+        format=row.format,
+        segments=row.segments,
+        media_size=row.media_size,
+        stored_md5=row.stored_md5,
+        stored_sha1=row.stored_sha1,
+        case_number=row.case_number,
+        evidence_number=row.evidence_number,
+        examiner=row.examiner,
+        description=row.description,
+        notes=row.notes,
+        acquired=row.acquired,
+        acquisition_tool=row.acquisition_tool,
+        acquisition_os=row.acquisition_os,
+        verification=row.verification,
+        verification_detail=row.verification_detail,
+        computed_md5=row.computed_md5,
+        computed_sha1=row.computed_sha1,
+        verified_at=_iso(row.verified_at),
+    )
+
+
+def _recovered(session: Session, exhibit: Exhibit) -> list[RecoveredFile]:
+    rows = session.execute(
+        select(FileRecord, Media.sha256)
+        .outerjoin(Media, Media.id == FileRecord.media_id)
+        .where(
+            FileRecord.exhibit_id == exhibit.id,
+            (FileRecord.deleted.is_(True)) | (FileRecord.carved.is_(True)),
+        )
+        .order_by(FileRecord.seq)
+    ).all()
+    return [
+        RecoveredFile(
+            exhibit=exhibit.reference,
+            path=f.logical_path,
+            sha256=sha256,
+            deleted=f.deleted,
+            unallocated=f.unallocated,
+            carved=f.carved,
+            physical_offset=f.physical_offset,
+            inode=f.inode,
+            created=_iso(f.created),
+            modified=_iso(f.modified),
+            accessed=_iso(f.accessed),
+            changed=_iso(f.changed),
+        )
+        for f, sha256 in rows
     ]

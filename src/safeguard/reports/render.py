@@ -77,6 +77,7 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
         "automatic_grades": [dataclasses.asdict(c) for c in report.citations],
         "errors": [dataclasses.asdict(e) for e in report.errors],
         "not_perceptually_matchable": [dataclasses.asdict(n) for n in report.not_matchable],
+        "recovered_files": [dataclasses.asdict(r) for r in report.recovered],
     }
 
 
@@ -106,7 +107,32 @@ CSV_FIELDS = (
     "runtime",
     "clip",
     "orientation",
+    "deleted",
+    "unallocated",
+    "carved",
+    "physical_offset",
+    "inode",
+    "created",
+    "modified",
+    "accessed",
+    "changed",
+    "detail",
 )
+
+#: Spreadsheets run a cell that starts with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: formula starters get a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _image_detail(image: dict[str, Any]) -> str:
+    """The acquisition metadata as one "key: value; ..." cell."""
+    return "; ".join(f"{k}: {v}" for k, v in image.items() if v not in (None, ""))
 
 
 def render_csv(report: CaseReport) -> str:
@@ -169,6 +195,22 @@ def render_csv(report: CaseReport) -> str:
         )
     for e in report.errors:
         writer.writerow({"record": "error", "exhibit": e.exhibit, "path": e.path, "error": e.error})
+    for s in report.exhibits:
+        if s.image is not None:
+            writer.writerow(
+                {
+                    "record": "image",
+                    "exhibit": s.reference,
+                    "detail": _image_detail(dataclasses.asdict(s.image)),
+                }
+            )
+    for r in report.recovered:
+        writer.writerow(
+            {
+                "record": "recovered",
+                **{k: v for k, v in dataclasses.asdict(r).items() if k in CSV_FIELDS},
+            }
+        )
     return out.getvalue()
 
 
@@ -191,6 +233,77 @@ def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
         table.add_section()
         table.add_row(
             "Total", f"{tally['unique_items']:,}", f"{tally['files']:,}", tally["runtime"]
+        )
+    return table
+
+
+_IMAGE_ROWS = (
+    ("Format", "format"),
+    ("Segments", "segments"),
+    ("Media size (bytes)", "media_size"),
+    ("Case number", "case_number"),
+    ("Evidence number", "evidence_number"),
+    ("Examiner", "examiner"),
+    ("Description", "description"),
+    ("Notes", "notes"),
+    ("Acquired", "acquired"),
+    ("Acquisition tool", "acquisition_tool"),
+    ("Acquisition OS", "acquisition_os"),
+    ("Stored MD5", "stored_md5"),
+    ("Stored SHA-1", "stored_sha1"),
+    ("Verification", "verification"),
+    ("Verification detail", "verification_detail"),
+    ("Computed MD5", "computed_md5"),
+    ("Computed SHA-1", "computed_sha1"),
+    ("Verified at", "verified_at"),
+)
+
+
+def _image_table(exhibit: str, image: Any, deleted: int, carved: int) -> Table:
+    table = Table(title=escape(f"Disk image of {exhibit}"), title_justify="left")
+    table.add_column("Field")
+    table.add_column("Value", overflow="fold")
+    values = dataclasses.asdict(image)
+    for label, key in _IMAGE_ROWS:
+        value = values[key]
+        if key == "verification" and value is None:
+            value = "not verified (ingest with --verify)"
+        if value not in (None, ""):
+            table.add_row(label, escape(str(value)))
+    table.add_row("Deleted files recovered", f"{deleted:,}")
+    table.add_row("Carved files", f"{carved:,}")
+    return table
+
+
+def _recovered_table(report: CaseReport) -> Table:
+    table = Table(
+        title=f"Deleted and carved files ({len(report.recovered):,})", title_justify="left"
+    )
+    for column in ("Exhibit", "Path", "Flags", "Physical offset", "Inode/MFT", "Times (UTC)"):
+        table.add_column(column, overflow="fold")
+    for r in report.recovered:
+        flags = ", ".join(
+            name for name, on in (
+                ("deleted", r.deleted), ("unallocated", r.unallocated), ("carved", r.carved)
+            ) if on
+        )  # fmt: skip
+        times = "\n".join(
+            f"{label} {value}"
+            for label, value in (
+                ("created", r.created),
+                ("modified", r.modified),
+                ("accessed", r.accessed),
+                ("changed", r.changed),
+            )
+            if value
+        )
+        table.add_row(
+            escape(r.exhibit),
+            escape(r.path),
+            flags,
+            "" if r.physical_offset is None else f"{r.physical_offset:,}",
+            "" if r.inode is None else str(r.inode),
+            times,
         )
     return table
 
@@ -233,6 +346,9 @@ def render_text(report: CaseReport, width: int = 160) -> str:
             escape(s.state),
         )
     console.print(exhibits)
+    for s in report.exhibits:
+        if s.image is not None:
+            console.print(_image_table(s.reference, s.image, s.deleted_files, s.carved_files))
     grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
     grades.add_column("SHA-256", no_wrap=True, min_width=64)
     for column in ("Category", "Bank entry", "Match", "Distance", "Paths"):
@@ -267,6 +383,8 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         for n in report.not_matchable:
             weak.add_row(n.exhibit, n.sha256, n.reason, "\n".join(n.paths))
         console.print(weak)
+    if report.recovered:
+        console.print(_recovered_table(report))
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
         errors.add_column("Exhibit")

@@ -87,7 +87,8 @@ def _prepare_exhibit(
                 put_previews(session, pending)
             pending.clear()
 
-    for found in iter_evidence(root, EvidenceLimits()):
+    carve = any(path.startswith("$Carved/") for path in wanted)  # carved out of a disk image
+    for found in iter_evidence(root, EvidenceLimits(), carve=carve):
         if isinstance(found, EvidenceError) and found.logical_path in seen:
             continue
         path = unique_logical_path(found.logical_path, seen)

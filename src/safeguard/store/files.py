@@ -27,6 +27,15 @@ class IngestedFile:
     modified: datetime | None
     facts: FileFacts | None
     error: str | None
+    #: File-system facts of a file inside a disk image (see FileRecord).
+    created: datetime | None = None
+    accessed: datetime | None = None
+    changed: datetime | None = None
+    inode: int | None = None
+    deleted: bool = False
+    unallocated: bool = False
+    carved: bool = False
+    physical_offset: int | None = None
 
 
 def media_row(facts: FileFacts) -> dict:
@@ -111,6 +120,14 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
             "size": f.size,
             "modified": f.modified,
             "error": f.error,
+            "created": f.created,
+            "accessed": f.accessed,
+            "changed": f.changed,
+            "inode": f.inode,
+            "deleted": f.deleted,
+            "unallocated": f.unallocated,
+            "carved": f.carved,
+            "physical_offset": f.physical_offset,
         }
         for f in files
     ]

@@ -18,12 +18,18 @@ from typing import TypeVar
 
 from safeguard.domain.progress import NoProgress, Progress
 from safeguard.evidence import EvidenceError, EvidenceItem, EvidenceLimits, iter_evidence
+from safeguard.evidence.images import ImageError, describe_image, verify_image
+from safeguard.evidence.items import FileOrigin
 from safeguard.evidence.names import unique_logical_path
+from safeguard.evidence.walk import disk_image_kind
 from safeguard.hashing import FileFacts, analyse_file, timing
 from safeguard.hashing.video_analysis import empty_video_error
+from safeguard.store import audit
 from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
+from safeguard.store.images import record_image, record_verification
+from safeguard.store.models import Exhibit
 from safeguard.store.previews import drop_unneeded_previews, exhibit_preview_count
 from safeguard.store.review_models import FULL, THUMB
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
@@ -41,6 +47,10 @@ class IngestOptions:
     #: The workers make every picture's review previews from their own decode (one pass: no
     #: second read, digest or decode); those no one needs are dropped after matching.
     previews: bool = True
+    #: Carve pictures and videos out of a disk image's free space (PhotoRec).
+    carve: bool = False
+    #: Hash a disk image end to end against its stored acquisition hashes before the walk.
+    verify: bool = False
 
 
 #: Keys of ``IngestSummary.timings``. Wall seconds of this process: total, walk (the evidence
@@ -70,8 +80,19 @@ class IngestSummary:
     errors: int = 0
     #: Pictures of this exhibit that need review and have their previews (made by the workers).
     previews: int = 0
+    #: For a disk image: its format and, with ``verify``, the verification result.
+    image: ImageSummary | None = None
     #: Where the time went, in seconds (see ``TIMINGS``); a few clock reads per file.
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    format: str
+    media_size: int
+    #: None unless verified: "verified", "mismatch", "unreadable", "computed".
+    verification: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,7 @@ class _Task:
     #: fs_path is a temporary spill of a large archive member, removed once analysed.
     temporary: bool
     previews: bool = True
+    origin: FileOrigin | None = None
 
     def discard(self) -> None:
         if self.temporary and self.fs_path is not None:
@@ -145,7 +167,7 @@ class _InlineExecutor(Executor):
 
 
 def _count_files(root: Path) -> int | None:
-    if root.is_file():
+    if root.is_file() or disk_image_kind(root) is not None:
         return None
     return sum(len(files) for _, _, files in os.walk(root))
 
@@ -165,10 +187,11 @@ def _walk(
     done: set[str],
     summary: IngestSummary,
     previews: bool = True,
+    carve: bool = False,
 ) -> Iterator[_Task | IngestedFile | _Annotation]:
     """Tasks for files still to analyse, rows for rejected entries, and annotations."""
     seen: set[str] = set()
-    for seq, found in enumerate(iter_evidence(root, limits)):
+    for seq, found in enumerate(iter_evidence(root, limits, carve=carve)):
         if isinstance(found, EvidenceError) and found.logical_path in seen:
             yield _Annotation(found.logical_path, found.message)
             continue
@@ -192,7 +215,82 @@ def _walk(
             found.data,
             found.temporary,
             previews,
+            found.origin,
         )
+
+
+def _ingested(task: _Task, facts: FileFacts | None, error: str | None) -> IngestedFile:
+    origin = task.origin or FileOrigin()
+    return IngestedFile(
+        task.seq,
+        task.logical_path,
+        task.size,
+        task.modified,  # type: ignore[arg-type]
+        facts,
+        error,
+        created=origin.created,
+        accessed=origin.accessed,
+        changed=origin.changed,
+        inode=origin.inode,
+        deleted=origin.deleted,
+        unallocated=origin.unallocated,
+        carved=origin.carved,
+        physical_offset=origin.physical_offset,
+    )
+
+
+def _record_image(
+    root: Path,
+    kind: str,
+    exhibit_id: int,
+    verify: bool,
+    progress: Progress,
+    database_url: str | None,
+) -> ImageSummary:
+    """Store the image's acquisition metadata and, if asked, verify it (audited)."""
+    try:
+        facts = describe_image(root, kind)
+    except ImageError as error:
+        return ImageSummary(kind, 0, "unreadable" if verify else None, str(error))
+    with session_scope(database_url) as session:
+        record_image(
+            session,
+            exhibit_id,
+            format=facts.format,
+            segments=facts.segments,
+            media_size=facts.media_size,
+            bytes_per_sector=facts.bytes_per_sector,
+            stored_md5=facts.stored_md5,
+            stored_sha1=facts.stored_sha1,
+            headers=facts.headers,
+        )
+    if not verify:
+        return ImageSummary(facts.format, facts.media_size)
+    progress.phase("verifying", facts.media_size)
+    try:
+        result = verify_image(root, kind, progress.advance)
+    except ImageError as error:
+        result = None
+        outcome = ("unreadable", str(error), None, None)
+    else:
+        outcome = (result.result, result.detail, result.md5, result.sha1)
+    with session_scope(database_url) as session:
+        record_verification(session, exhibit_id, *outcome)
+        exhibit = session.get(Exhibit, exhibit_id)
+        audit.append(
+            session,
+            "image_verify",
+            case_id=exhibit.case_id if exhibit else None,
+            detail={
+                "exhibit": exhibit.reference if exhibit else exhibit_id,
+                "format": facts.format,
+                "result": outcome[0],
+                "detail": outcome[1],
+                "md5": outcome[2],
+                "sha1": outcome[3],
+            },
+        )
+    return ImageSummary(facts.format, facts.media_size, outcome[0], outcome[1])
 
 
 def ingest_exhibit(
@@ -218,6 +316,11 @@ def ingest_exhibit(
     summary = IngestSummary(exhibit_id=exhibit_id)
     timings = summary.timings
     timings["store"] += perf_counter() - started
+    image_kind = disk_image_kind(root)
+    if image_kind is not None:
+        summary.image = _record_image(
+            root, image_kind, exhibit_id, options.verify, progress, database_url
+        )
     progress.phase("hashing", _count_files(root))
     executor: Executor = (
         ProcessPoolExecutor(options.workers) if options.workers > 1 else _InlineExecutor()
@@ -243,9 +346,7 @@ def ingest_exhibit(
             timings[key] = timings.get(key, 0.0) + seconds
         for task, (facts, error) in zip(tasks, results, strict=True):
             task.discard()
-            batch.append(
-                IngestedFile(task.seq, task.logical_path, task.size, task.modified, facts, error)
-            )  # type: ignore[arg-type]
+            batch.append(_ingested(task, facts, error))
         if len(batch) >= options.batch:
             flush()
 
@@ -255,7 +356,9 @@ def ingest_exhibit(
     chunk: list[_Task] = []
     try:
         with executor:
-            walk = _walk(root, options.limits, done, summary, options.previews)
+            walk = _walk(
+                root, options.limits, done, summary, options.previews, carve=options.carve
+            )
             for item in _timed(walk, timings, "walk"):
                 if isinstance(item, IngestedFile):
                     batch.append(item)

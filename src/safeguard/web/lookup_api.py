@@ -224,7 +224,9 @@ _UPLOAD_SCHEMA = {
 
 
 @router.post("/lookup/file", response_model=FileLookupResponse, openapi_extra=_UPLOAD_SCHEMA)
-async def lookup_file(request: Request, _: ApiClient, radius: int = PDQ_RADIUS) -> FileLookupResponse:
+async def lookup_file(
+    request: Request, _: ApiClient, radius: int = PDQ_RADIUS
+) -> FileLookupResponse:
     """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it.
 
     The token is checked before the body is read (see ``web.limits``); the upload is read up
