@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from safeguard.triage.banks import import_bank_file
-from safeguard.triage.case_export import export_case
+from safeguard.banks.bank_files import import_bank_file
+from safeguard.banks.case_export import export_case
 from sqlalchemy import select
 
 from safeguard.reports.case_report import build_case_report
