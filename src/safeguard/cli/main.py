@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.cli import review_commands, server_commands
@@ -23,6 +24,7 @@ from safeguard.store.database import database_url, session_scope, upgrade
 from safeguard.triage.banks import export_bank, import_bank_file
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
+from safeguard.triage.workers import ClusterError
 
 app = typer.Typer(
     help="Safeguard: triage seized media against banks of known material.",
@@ -179,25 +181,38 @@ def ingest(
     radius: int = typer.Option(31, help="PDQ match distance."),
     min_quality: int = typer.Option(50, help="Ignore PDQ hashes below this quality."),
     batch: int = typer.Option(256, help="Files stored per transaction."),
+    cluster: str = typer.Option(
+        None,
+        help="Hash on a Ray cluster: ray://HOST:PORT, HOST:PORT or auto (a cluster started with"
+        " `ray start` on this machine). Every node must see PATH at the same absolute path."
+        " Needs: pip install 'safeguard[cluster]'.",
+    ),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
 
     Safe to interrupt: run the same command again and it resumes where it stopped.
     """
     options = IngestOptions(
-        batch=batch, matching=MatchOptions(radius=radius, min_quality=min_quality)
+        batch=batch,
+        matching=MatchOptions(radius=radius, min_quality=min_quality),
+        cluster=cluster or None,
     )
     if workers:
         options = dataclasses.replace(options, workers=workers)
     try:
         with RichProgress(err) as progress:
             summary = ingest_exhibit(case, exhibit, path, options, progress)
-    except (NotFound, FileNotFoundError) as error:
+    except (NotFound, FileNotFoundError, ClusterError) as error:
         raise _fail(str(error)) from None
     console.print(
         f"exhibit {exhibit}: {summary.files_seen:,} files seen, {summary.files_stored:,} stored"
         f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable"
     )
+    if cluster:
+        for node, rate in summary.node_rates().items():
+            console.print(
+                f"  node {escape(node)}: {summary.nodes[node]:,} files, {rate:,.1f} files/s"
+            )
     review_commands.prepare_review(case)
 
 
@@ -244,7 +259,16 @@ def demo(
         bank_import(
             bank_csv, name="demo-bank", fmt=None, profile=None, replace=False, category=None
         )
-    ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50, batch=256)
+    ingest(
+        case,
+        "EXHIBIT-1",
+        exhibit_dir,
+        workers=workers,
+        radius=31,
+        min_quality=50,
+        batch=256,
+        cluster=None,
+    )
     report(case, fmt="text", output=None)
 
 

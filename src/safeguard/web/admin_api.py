@@ -52,7 +52,7 @@ def _set_enabled(request: Request, who: Checked, name: str, enabled: bool) -> Ba
         bank = session.scalar(select(Bank).where(Bank.name == name))
         if bank is None:
             raise HTTPException(status_code=404, detail="no such bank")
-        bank.enabled = enabled
+        bank_store.set_enabled(session, name, enabled)  # moves the bank version on too
         audit.append(
             session,
             "bank_enable" if enabled else "bank_disable",
