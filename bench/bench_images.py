@@ -31,7 +31,6 @@ DEFAULT_FILES = 27_000
 
 def _ingest(root: Path, bank_csv: Path, workers: int, work: Path, name: str, verify: bool) -> dict:
     from safeguard.banks.bank_files import import_bank_file
-
     from safeguard.store.cases import create_case
     from safeguard.store.database import session_scope
     from safeguard.triage.ingest import IngestOptions, ingest_exhibit

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from safeguard.banks.bank_files import import_bank_file
-from safeguard.banks.case_export import export_case
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
+from safeguard.banks.case_export import export_case
 from safeguard.reports.case_report import build_case_report
 from safeguard.reports.render import render
 from safeguard.store.cases import create_case

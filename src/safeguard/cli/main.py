@@ -34,6 +34,7 @@ from safeguard.store.database import database_url, session_scope, upgrade
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from safeguard.triage.retention import RetentionError, close_case, purge_case, reopen_case
+from safeguard.triage.workers import ClusterError
 
 app = typer.Typer(
     help="Safeguard: triage seized media against banks of known material.",
@@ -265,6 +266,12 @@ def ingest(
     verify: bool = typer.Option(
         False, "--verify", help="Disk images: check the stored acquisition hashes (E01)."
     ),
+    cluster: str = typer.Option(
+        None,
+        help="Hash on a Ray cluster: ray://HOST:PORT, HOST:PORT or auto (a cluster started with"
+        " `ray start` on this machine). Every node must see PATH at the same absolute path."
+        " Needs: pip install 'safeguard[cluster]'.",
+    ),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
 
@@ -275,13 +282,14 @@ def ingest(
         matching=MatchOptions(radius=radius, min_quality=min_quality),
         carve=carve,
         verify=verify,
+        cluster=cluster or None,
     )
     if workers:
         options = dataclasses.replace(options, workers=workers)
     try:
         with RichProgress(err) as progress:
             summary = ingest_exhibit(case, exhibit, path, options, progress)
-    except (NotFound, FileNotFoundError) as error:
+    except (NotFound, FileNotFoundError, ClusterError) as error:
         raise _fail(str(error)) from None
     console.print(
         escape(
@@ -296,6 +304,11 @@ def ingest(
         if image.verification is not None:
             line += f"; verification: {image.verification} ({image.detail})"
         console.print(escape(line))
+    if cluster:
+        for node, rate in summary.node_rates().items():
+            console.print(
+                f"  node {escape(node)}: {summary.nodes[node]:,} files, {rate:,.1f} files/s"
+            )
     review_commands.prepare_review(case, exhibit)  # only what the workers could not make
     if image is not None and image.verification in ("mismatch", "unreadable"):
         raise _fail(f"the image of exhibit {exhibit} failed verification: {image.detail}")
@@ -360,6 +373,7 @@ def demo(
         radius=PDQ_RADIUS,
         min_quality=PDQ_MIN_QUALITY,
         batch=256,
+        cluster=None,
     )
     report(case, fmt="text", output=None)
     if referrals:

@@ -7,10 +7,11 @@ therefore ends, once re-run, with exactly the rows of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -33,6 +34,7 @@ from safeguard.store.models import Exhibit
 from safeguard.store.previews import drop_unneeded_previews, exhibit_preview_count
 from safeguard.store.review_models import FULL, THUMB
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
+from safeguard.triage.workers import Done, WorkerPool, local_pool
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class IngestOptions:
     carve: bool = False
     #: Hash a disk image end to end against its stored acquisition hashes before the walk.
     verify: bool = False
+    #: A Ray cluster to hash on instead of local processes (``ray://HOST:PORT``, ``HOST:PORT``
+    #: or ``auto``); needs the ``cluster`` extra. ``workers`` is then ignored.
+    cluster: str | None = None
 
 
 #: Keys of ``IngestSummary.timings``. Wall seconds of this process: total, walk (the evidence
@@ -84,6 +89,15 @@ class IngestSummary:
     image: ImageSummary | None = None
     #: Where the time went, in seconds (see ``TIMINGS``); a few clock reads per file.
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+    #: Files analysed by each node (host name, or host/node id on a cluster).
+    nodes: dict[str, int] = field(default_factory=dict)
+    #: Wall seconds from the first task sent to the last result taken (for files/s per node).
+    hashing_seconds: float = 0.0
+
+    def node_rates(self) -> dict[str, float]:
+        """Files per second of each node over the hashing phase."""
+        wall = self.hashing_seconds or 1e-9
+        return {node: files / wall for node, files in sorted(self.nodes.items())}
 
 
 @dataclass(frozen=True)
@@ -154,16 +168,20 @@ def _timed(items: Iterable[_T], timings: dict[str, float], key: str) -> Iterator
         yield item
 
 
-class _InlineExecutor(Executor):
-    """Runs tasks in this process: for one worker, and for debugging."""
+def _in_memory(task: _Task) -> _Task:
+    """A spilled archive member as bytes, for workers that cannot see this host's temp folder."""
+    if not task.temporary or task.fs_path is None:
+        return task
+    return dataclasses.replace(task, fs_path=None, data=task.fs_path.read_bytes(), temporary=False)
 
-    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN201
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # noqa: BLE001
-            future.set_exception(error)
-        return future
+
+def worker_pool(options: IngestOptions, root: Path) -> WorkerPool:
+    """Local processes, or a Ray cluster when ``options.cluster`` names one."""
+    if options.cluster:
+        from safeguard.triage.cluster import RayPool  # the optional extra, imported on demand
+
+        return RayPool(options.cluster, root)
+    return local_pool(options.workers)
 
 
 def _count_files(root: Path) -> int | None:
@@ -321,10 +339,9 @@ def ingest_exhibit(
         summary.image = _record_image(
             root, image_kind, exhibit_id, options.verify, progress, database_url
         )
+    pool = worker_pool(options, root)
     progress.phase("hashing", _count_files(root))
-    executor: Executor = (
-        ProcessPoolExecutor(options.workers) if options.workers > 1 else _InlineExecutor()
-    )
+    node_done = getattr(progress, "node_done", None)
     batch: list[IngestedFile] = []
 
     def flush() -> None:
@@ -338,10 +355,14 @@ def ingest_exhibit(
             progress.advance(len(batch))
             batch.clear()
 
-    def collect(tasks: list[_Task], future: Future) -> None:
+    def collect(tasks: list[_Task], future: Future[Done]) -> None:
         waiting = perf_counter()
-        results, spent = future.result()
+        done = future.result()
+        results, spent = done.value
         timings["wait"] += perf_counter() - waiting
+        summary.nodes[done.node] = summary.nodes.get(done.node, 0) + len(tasks)
+        if node_done is not None:
+            node_done(done.node, len(tasks))
         for key, seconds in spent.items():
             timings[key] = timings.get(key, 0.0) + seconds
         for task, (facts, error) in zip(tasks, results, strict=True):
@@ -351,11 +372,16 @@ def ingest_exhibit(
             flush()
 
     annotations: list[_Annotation] = []
-    in_flight: deque[tuple[list[_Task], Future]] = deque()
-    max_in_flight = max(2, options.workers * 4)
+    in_flight: deque[tuple[list[_Task], Future[Done]]] = deque()
     chunk: list[_Task] = []
+
+    def send(tasks: list[_Task]) -> None:
+        shipped = tasks if pool.sees_local_files else [_in_memory(t) for t in tasks]
+        in_flight.append((tasks, pool.submit(_analyse_chunk, shipped)))
+
+    hashing = perf_counter()
     try:
-        with executor:
+        try:
             walk = _walk(
                 root, options.limits, done, summary, options.previews, carve=options.carve
             )
@@ -368,14 +394,17 @@ def ingest_exhibit(
                     continue
                 chunk.append(item)
                 if len(chunk) >= options.chunk:
-                    in_flight.append((chunk, executor.submit(_analyse_chunk, chunk)))
+                    send(chunk)
                     chunk = []
-                while len(in_flight) >= max_in_flight:
+                while len(in_flight) >= pool.capacity:
                     collect(*in_flight.popleft())
             if chunk:
-                in_flight.append((chunk, executor.submit(_analyse_chunk, chunk)))
+                send(chunk)
             while in_flight:
                 collect(*in_flight.popleft())
+        finally:
+            pool.close()
+        summary.hashing_seconds = perf_counter() - hashing
         flush()
         annotating = perf_counter()
         with session_scope(database_url) as session:

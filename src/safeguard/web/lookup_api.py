@@ -1,8 +1,10 @@
 """The lookup API for other tools (as HMA offers): hashes or a file in, bank matches out.
 
 Authenticated with API tokens (``Authorization: Bearer sgt_...``) that an admin issues and
-revokes (``safeguard token``, or the admin API); rate-limited per token by an in-memory token
-bucket (429 with ``Retry-After``). Uploaded files are hashed in memory and never stored.
+revokes (``safeguard token``, or the admin API); rate-limited per token by a token bucket (429
+with ``Retry-After``): on PostgreSQL one bucket row per token that every ``safeguard serve``
+process shares (one atomic upsert per request, ``store.shared_state``), on SQLite (one server
+process) an in-memory one. Uploaded files are hashed in memory and never stored.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,6 +31,8 @@ from safeguard.banks.lookup import HashQuery, hash_bytes, lookup
 from safeguard.domain.signals import PDQ_RADIUS
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
+from safeguard.store.database import session_scope
+from safeguard.store.shared_state import take_request
 from safeguard.web.deps import store
 from safeguard.web.limits import max_upload_bytes
 
@@ -44,8 +48,19 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+def _rate_settings() -> tuple[float, float]:
+    return _env_float("SAFEGUARD_LOOKUP_RATE", 50.0), _env_float("SAFEGUARD_LOOKUP_BURST", 100.0)
+
+
+class RateLimiter(Protocol):
+    def take(self, key: int) -> float:
+        """0 when the request may go ahead, else the seconds until it could."""
+        ...
+
+
 class TokenBuckets:
-    """Per-token buckets: ``burst`` requests at once, refilled at ``rate`` per second."""
+    """Per-token buckets in this process: ``burst`` requests at once, refilled at ``rate`` per
+    second. For one server process (SQLite)."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
@@ -54,9 +69,7 @@ class TokenBuckets:
 
     @classmethod
     def from_env(cls) -> TokenBuckets:
-        return cls(
-            _env_float("SAFEGUARD_LOOKUP_RATE", 50.0), _env_float("SAFEGUARD_LOOKUP_BURST", 100.0)
-        )
+        return cls(*_rate_settings())
 
     def take(self, key: int) -> float:
         """0 when the request may go ahead, else the seconds until it could."""
@@ -71,12 +84,31 @@ class TokenBuckets:
             return (1 - level) / self.rate if self.rate > 0 else 3600.0
 
 
-def buckets_of(request: Request) -> TokenBuckets:
+class SharedTokenBuckets:
+    """The same buckets as rows in PostgreSQL, shared by every server process on the database
+    and timed by the database's clock. One upsert (one round trip) per request."""
+
+    def __init__(self, database_url: str, rate: float, burst: float) -> None:
+        self.database_url, self.rate, self.burst = database_url, rate, burst
+
+    def take(self, key: int) -> float:
+        with session_scope(self.database_url) as session:
+            return take_request(session, key, self.rate, self.burst)
+
+
+def rate_limiter(database_url: str) -> RateLimiter:
+    """Shared buckets on PostgreSQL (many server processes), in-memory ones on SQLite."""
+    if database_url.startswith("postgresql"):
+        return SharedTokenBuckets(database_url, *_rate_settings())
+    return TokenBuckets.from_env()
+
+
+def buckets_of(request: Request) -> RateLimiter:
     state = request.app.state
     if getattr(state, "lookup_buckets", None) is None:
         with _CREATE:
             if getattr(state, "lookup_buckets", None) is None:
-                state.lookup_buckets = TokenBuckets.from_env()
+                state.lookup_buckets = rate_limiter(state.database_url)
     return state.lookup_buckets
 
 
