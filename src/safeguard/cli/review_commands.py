@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeguard.review import admin as people
 from safeguard.review.auth import add_user, set_password
 from safeguard.review.previews import prepare_case
 from safeguard.review.settings import ReviewSettings
@@ -74,14 +75,20 @@ def user_assign(username: str, case: str) -> None:
 def _set_active(username: str, active: bool) -> None:
     try:
         with session_scope() as session:
-            user = user_store.get_user(session, username)
-            user.active = active
-            if not active:
-                user_store.drop_user_sessions(session, user.id)
-            action = "user_enable" if active else "user_disable"
-            audit.append(session, action, detail={"user": username, "by": "cli"})
+            people.set_active(session, username, active)
     except NotFound as error:
         raise _fail(str(error)) from None
+
+
+@user_app.command("unassign")
+def user_unassign(username: str, case: str) -> None:
+    """Take a case away from a user."""
+    try:
+        with session_scope() as session:
+            people.unassign(session, username, case)
+    except NotFound as error:
+        raise _fail(str(error)) from None
+    console.print(f"{username} is no longer assigned to {case}")
 
 
 @user_app.command("disable")

@@ -197,3 +197,4 @@ class DupGroup(Base):
 from safeguard.store import review_models as _review_models  # noqa: E402,F401  (review tables)
 from safeguard.store import server_models as _server_models  # noqa: E402,F401  (API tokens)
 from safeguard.store import video_models as _video_models  # noqa: E402,F401  (video tables)
+from safeguard.store import workstation_models as _workstation_models  # noqa: E402,F401  (skips, notes)
