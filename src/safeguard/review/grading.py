@@ -202,13 +202,13 @@ def add_note(
 ) -> None:
     """A reviewer's note on one item (shown to reviewers and the supervisor). Audited."""
     require_role(user, CAN_REVIEW)
+    if item_in_case(session, case.id, exhibit_id, media_id) not in REVIEW_STATUSES:
+        raise NotAllowed("no such item to review")
     text = text.strip()
     if not text:
         raise ReviewError("a note cannot be empty")
     if len(text) > 2000:
         raise ReviewError("a note is at most 2000 characters")
-    if item_in_case(session, case.id, exhibit_id, media_id) not in REVIEW_STATUSES:
-        raise NotAllowed("no such item to review")
     workstation.add_note(session, exhibit_id, media_id, user.id, text)
     audit.append(
         session,

@@ -224,14 +224,16 @@ def skip(case_id: int, key: CardKey, request: Request, who: Checked) -> dict[str
     return {"key": key, "skipped": True}
 
 
-@router.post("/cases/{case_id}/notes")
-def note(case_id: int, body: NoteIn, request: Request, who: Checked) -> dict[str, Any]:
+@router.post("/cases/{case_id}/items/{exhibit_id}/{media_id}/notes")
+def note(
+    case_id: int, exhibit_id: int, media_id: int, body: NoteIn, request: Request, who: Checked
+) -> dict[str, Any]:
     """A reviewer's note on one item (audited)."""
     with store(request, write=True) as session:
         user = user_of(session, who)
         case = require_case(session, user, case_id)
-        grading.add_note(session, user, case, body.exhibit_id, body.media_id, body.text)
-    return {"exhibit_id": body.exhibit_id, "media_id": body.media_id, "text": body.text.strip()}
+        grading.add_note(session, user, case, exhibit_id, media_id, body.text)
+    return {"exhibit_id": exhibit_id, "media_id": media_id, "text": body.text.strip()}
 
 
 @router.post("/cases/{case_id}/cards/{key}/split")

@@ -598,11 +598,11 @@ def admin_assign(
     return RedirectResponse("/admin", status_code=303)
 
 
-@router.post("/admin/users/{username}/active")
+@router.post("/admin/active")
 def admin_set_active(
-    username: Annotated[str, PathParam(max_length=100)],
     request: Request,
     who: Checked,
+    username: Annotated[str, Form(max_length=100)],
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     """Disable (or enable again) a user: disabling ends their sessions at once."""

@@ -251,12 +251,9 @@
       say("Write the note first.");
       return null;
     }
-    const body = {
-      exhibit_id: parseInt(target.dataset.exhibit, 10),
-      media_id: parseInt(target.dataset.media, 10),
-      text: text.trim().slice(0, 2000),
-    };
-    return post(`/api/cases/${caseId}/notes`, body).then(() => {
+    const body = { text: text.trim().slice(0, 2000) };
+    const { exhibit, media } = target.dataset;
+    return post(`/api/cases/${caseId}/items/${exhibit}/${media}/notes`, body).then(() => {
       const list = target.closest("figure").querySelector("ul.notes");
       const item = document.createElement("li");
       item.textContent = `you: ${body.text}`;
