@@ -8,9 +8,11 @@ Two different questions, with two different answers:
   bytes as, a graded bank entry) only needs ``confirmations_required`` reviewers to confirm that
   it is the same picture: the grade itself is already in the bank.
 
-A perceptual match closer than ``auto_accept_below`` bits (PDQ Hamming distance; 0 switches
-this off) is accepted without a person: at such distances the two pictures are the same picture
-re-encoded, resized or rotated, and the bank's grade stands as it does for an exact match.
+A picture's perceptual match closer than ``auto_accept_below`` bits (PDQ Hamming distance; 0
+switches this off) is accepted without a person: at such distances the two pictures are the same
+picture re-encoded, resized or rotated, and the bank's grade stands as it does for an exact
+match. Videos matched by vPDQ are always confirmed by a person: a clip's category depends on the
+part of the known video it holds.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ class ReviewPolicy:
         if not 0 <= self.auto_accept_below <= 256:
             raise ValueError("auto_accept_below must be within 0..256 bits")
 
-    def auto_accepted(self, status: str, distance: int | None) -> bool:
-        """A perceptual match close enough that no person needs to confirm it."""
+    def auto_accepted(self, status: str, distance: int | None, hash_kind: str = "pdq") -> bool:
+        """A picture's perceptual match close enough that no person needs to confirm it."""
         return (
             status == "graded_perceptual"
+            and hash_kind == "pdq"
             and distance is not None
             and distance < self.auto_accept_below
         )
@@ -48,8 +51,8 @@ class ReviewPolicy:
     def describe(self) -> str:
         """The policy in one sentence, for the case report."""
         auto = (
-            f"perceptual matches closer than {self.auto_accept_below} bits (PDQ) are accepted "
-            "without a person"
+            f"pictures' perceptual matches closer than {self.auto_accept_below} bits (PDQ) are "
+            "accepted without a person (videos' matches are always confirmed)"
             if self.auto_accept_below
             else "every perceptual match is confirmed by a person"
         )

@@ -285,7 +285,11 @@ def build_case_report(
             code = em.category if status in GRADED else None
             match = matches.get(em.deciding_match_id) if em.deciding_match_id else None
             if status is MediaStatus.GRADED_PERCEPTUAL and media.id not in reviewed:
-                if viewable and policy.auto_accepted(status, match[0].distance if match else None):
+                if (
+                    viewable
+                    and match
+                    and policy.auto_accepted(status, match[0].distance, match[0].hash_kind)
+                ):
                     section.auto_accepted += 1
                 elif viewable:
                     section.awaiting_confirmation += 1

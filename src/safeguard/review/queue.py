@@ -106,8 +106,10 @@ def needs_a_person(item: ReviewItem, policy: ReviewPolicy) -> bool:
     """Whether an item becomes (part of) a card: viewable, and not accepted by the policy."""
     if item.undecodable:
         return False
-    distance = item.suggestion.distance if item.suggestion else None
-    return not policy.auto_accepted(item.status, distance)
+    found = item.suggestion
+    if found is None:
+        return True
+    return not policy.auto_accepted(item.status, found.distance, found.hash_kind)
 
 
 def case_cards(

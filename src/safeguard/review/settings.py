@@ -23,6 +23,8 @@ class ReviewSettings:
     auto_accept_below: int = DEFAULT_AUTO_ACCEPT_BELOW
     #: When a break is due, refuse reveals and full views until the reviewer has taken it.
     enforce_breaks: bool = False
+    #: Cards the queue page shows at first and loads at a time as the reviewer works.
+    queue_page: int = 30
     #: Prompt a break after this many reveals since the last break...
     break_after_reveals: int = 40
     #: ... or this many minutes since the last break (sign-in counts as one).
@@ -51,6 +53,7 @@ class ReviewSettings:
             ),
             "auto_accept_below": _int("SAFEGUARD_AUTO_ACCEPT_BELOW", cls.auto_accept_below),
             "enforce_breaks": os.environ.get("SAFEGUARD_ENFORCE_BREAKS", "") in ("1", "true"),
+            "queue_page": _int("SAFEGUARD_QUEUE_PAGE", cls.queue_page),
             "break_after_reveals": _int("SAFEGUARD_BREAK_REVEALS", cls.break_after_reveals),
             "break_after_minutes": _int("SAFEGUARD_BREAK_MINUTES", cls.break_after_minutes),
             "secure_cookies": os.environ.get("SAFEGUARD_SECURE_COOKIES", "") in ("1", "true"),

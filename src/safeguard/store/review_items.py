@@ -43,13 +43,17 @@ class BankSuggestion:
     distance: int
     #: Which rotation/flip of the item matched, in words.
     variant: str
+    #: "pdq" for pictures, "vpdq" for videos (distance: median frame distance).
+    hash_kind: str = "pdq"
 
     @classmethod
     def of(cls, entry: BankEntry, bank: str, match: Match) -> BankSuggestion:
         index = match.variant or 0
         name = DIHEDRAL_ORDER[index] if 0 <= index < len(DIHEDRAL_ORDER) else str(index)
         ref = entry.external_id or (f"line {entry.line}" if entry.line else f"#{entry.id}")
-        return cls(entry.id, bank, ref, match.distance, VARIANT_LABELS.get(name, name))
+        return cls(
+            entry.id, bank, ref, match.distance, VARIANT_LABELS.get(name, name), match.hash_kind
+        )
 
 
 #: ExhibitMedia statuses a person must look at.

@@ -275,9 +275,6 @@ def export(
     )
 
 
-PAGE_SIZE = 30
-
-
 def _view(request: Request) -> QueueView:
     """The queue's filters and sort from the query string (unknown values are ignored)."""
     q = request.query_params
@@ -328,14 +325,14 @@ def queue_page(case_id: int, request: Request, who: SignedIn) -> Response:
             who,
             session,
             case=case,
-            cards=_card_page(session, case, cards[:PAGE_SIZE]),
+            cards=_card_page(session, case, cards[: settings_of(request).queue_page]),
             total=len(cards),
             keys=grade_keys(case),
             flags=FLAGS,
             view=view,
             filtered=view != QueueView(sort=view.sort),
             query=_view_query(view),
-            page_size=PAGE_SIZE,
+            page_size=settings_of(request).queue_page,
             statuses=list(STATUS_LABELS.items()),
             sorts=[
                 ("queue", "queue order"),
@@ -353,7 +350,7 @@ def queue_cards(
     request: Request,
     who: SignedIn,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=200)] = 30,
 ) -> Response:
     """More cards of the queue as HTML (for the script), with the current total in a header:
     cards graded meanwhile have left the queue, so the caller also drops keys it already has."""

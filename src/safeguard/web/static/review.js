@@ -72,8 +72,11 @@
     const have = new Set(cards().map((c) => c.dataset.key));
     if (have.size >= total) return null;
     const query = queue.dataset.query ? `&${queue.dataset.query}` : "";
-    const offset = Math.max(0, have.size - 5); // cards graded meanwhile shift the server's list
-    loading = fetch(`/cases/${caseId}/queue/cards?offset=${offset}&limit=${pageSize}${query}`, {
+    // Cards graded meanwhile shift the server's list: ask from a little before the end of what
+    // this page has, and drop the keys it already shows.
+    const offset = Math.max(0, have.size - 5);
+    const limit = pageSize + (have.size - offset);
+    loading = fetch(`/cases/${caseId}/queue/cards?offset=${offset}&limit=${limit}${query}`, {
       credentials: "same-origin",
     })
       .then(async (response) => {
