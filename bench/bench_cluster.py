@@ -60,7 +60,6 @@ def run_ingest(url: str, root: Path, workers: int, cluster: str | None) -> dict[
 
 def _one(exhibit: corpus.Exhibit, workers: int, cluster: str | None, label: str) -> dict:
     from safeguard.banks.bank_files import import_bank_file
-
     from safeguard.store.cases import create_case
     from safeguard.store.database import session_scope
 

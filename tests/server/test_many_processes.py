@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from safeguard.banks.bank_files import import_bank_file
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
 from safeguard.store.database import session_scope

@@ -320,13 +320,18 @@ def report(
     fmt: str = typer.Option("text", "--format", help=f"One of {', '.join(FORMATS)}."),
     output: Path = typer.Option(None, "--output", "-o"),
 ) -> None:
-    """The case (charging) report."""
+    """The case (charging) report; ``--format pdf`` needs ``-o FILE``."""
+    if fmt == "pdf" and output is None:
+        raise _fail("a PDF report needs --output FILE")
     try:
         with session_scope() as session:
             text = render(build_case_report(session, case), fmt)
-    except (NotFound, ValueError) as error:
+    except (NotFound, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
-    if output is None:
+    if isinstance(text, bytes):
+        output.write_bytes(text)
+        err.print(f"wrote {output}")
+    elif output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
@@ -343,19 +348,24 @@ def demo(
     """Generate a benign demo exhibit and bank, ingest it and print the case report; then a
     referral set: import, normalise, match files, draft requests."""
     from safeguard.demo.corpus import generate_demo
+    from safeguard.demo.videos import VIDEO_BANK, generate_demo_videos
 
     exhibit_dir, bank_csv = directory / "exhibit", directory / "demo-bank.csv"
+    video_bank = directory / VIDEO_BANK
     if exhibit_dir.exists() and bank_csv.exists():
         console.print(escape(f"reusing the benign demo exhibit in {directory}"))
     else:
         console.print(escape(f"generating a benign demo exhibit in {directory} ..."))
         corpus = generate_demo(directory)
         exhibit_dir, bank_csv = corpus.exhibit_dir, corpus.bank_csv
+    if not video_bank.exists():
+        console.print("generating benign demo videos (known, re-encoded, clipped, new) ...")
+        video_bank, _ = generate_demo_videos(directory)
     with session_scope() as session:
         with contextlib.suppress(AlreadyExists):
             case_store.create_case(session, case, "Generated benign demo")
-        has_bank = any(b.name == "demo-bank" for b in bank_store.list_banks(session))
-    if not has_bank:
+        banks = {b.name for b in bank_store.list_banks(session)}
+    if "demo-bank" not in banks:
         bank_import(
             bank_csv,
             name="demo-bank",
@@ -364,6 +374,15 @@ def demo(
             replace=False,
             category=None,
             allow_partial=False,
+        )
+    if "demo-video-bank" not in banks:
+        bank_import(
+            video_bank,
+            name="demo-video-bank",
+            fmt=None,
+            profile="uk",
+            replace=False,
+            category=None,
         )
     ingest(
         case,

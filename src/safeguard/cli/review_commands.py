@@ -9,6 +9,7 @@ from rich.table import Table
 
 from safeguard.domain.actors import Actor
 from safeguard.review import accounts
+from safeguard.review import admin as people
 from safeguard.review.previews import prepare_case
 from safeguard.review.settings import ReviewSettings
 from safeguard.store import audit
@@ -74,6 +75,17 @@ def _set_active(username: str, active: bool) -> None:
             accounts.set_active(session, Actor.operator(), username, active)
     except NotFound as error:
         raise _fail(str(error)) from None
+
+
+@user_app.command("unassign")
+def user_unassign(username: str, case: str) -> None:
+    """Take a case away from a user."""
+    try:
+        with session_scope() as session:
+            people.unassign(session, username, case)
+    except NotFound as error:
+        raise _fail(str(error)) from None
+    console.print(f"{username} is no longer assigned to {case}")
 
 
 @user_app.command("disable")

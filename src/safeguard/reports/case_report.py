@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safeguard.config import review_policy
 from safeguard.config import scheme as load_scheme
 from safeguard.domain.categories import CategoryScheme
 from safeguard.domain.kinds import MediaKind, MediaStatus
+from safeguard.domain.review_policy import ReviewPolicy
 from safeguard.hashing.pdq import DIHEDRAL_LABELS
-from safeguard.reports.review_grades import REVIEWABLE, final_review_grades
+from safeguard.reports.review_grades import REVIEWABLE, final_review_grades, final_review_outcomes
 from safeguard.store.cases import get_case
 from safeguard.store.image_models import ExhibitImage
 from safeguard.store.images import image_of
@@ -31,6 +33,8 @@ from safeguard.store.video import match_details
 from safeguard.triage.exhibit_matching import MatchOptions
 
 AWAITING = "awaiting review"
+#: The outcome of an item a person should grade but whose content could not be decoded.
+UNVIEWABLE = "could not be viewed"
 GRADED = (MediaStatus.GRADED_EXACT, MediaStatus.GRADED_PERCEPTUAL)
 
 
@@ -103,6 +107,41 @@ class NotMatchable:
 
 
 @dataclass
+class ScheduleLine:
+    """One graded item of the charging schedule: what it is, where it was, how it was graded."""
+
+    exhibit: str
+    sha256: str
+    kind: str
+    category: str
+    label: str
+    #: "exact match", "perceptual match (accepted by policy)", "perceptual match (confirmed in
+    #: review)", "perceptual match (awaiting confirmation)", "review (consensus)", "review
+    #: (moderation)".
+    method: str
+    #: The evidence for the grade: bank entry and distance, or votes and moderation.
+    basis: str
+    flags: list[str]
+    paths: list[str]
+    #: Each file's last-modified time (UTC, as stored), in the order of ``paths``.
+    modified: list[str]
+    size: int | None = None
+    runtime_s: float | None = None
+
+
+@dataclass
+class Unviewable:
+    """An item a person should grade that could not be decoded: for the examiner, not a card."""
+
+    exhibit: str
+    sha256: str
+    kind: str
+    status: str
+    reason: str
+    paths: list[str]
+
+
+@dataclass
 class FileError:
     exhibit: str
     path: str
@@ -171,6 +210,12 @@ class ExhibitSection:
     not_perceptually_matchable: int = 0
     #: Items graded by people in the review workstation (final by consensus or moderation).
     graded_by_review: int = 0
+    #: Perceptual matches still waiting for a person to confirm the bank's grade.
+    awaiting_confirmation: int = 0
+    #: Perceptual matches the review policy accepted without a person.
+    auto_accepted: int = 0
+    #: Items needing a person whose content could not be decoded.
+    could_not_be_viewed: int = 0
     images: Tally = field(default_factory=Tally)
     videos: Tally = field(default_factory=Tally)
     #: Files recovered from a disk image: deleted (found by the file system) and carved.
@@ -193,6 +238,10 @@ class CaseReport:
     errors: list[FileError]
     not_matchable: list[NotMatchable] = field(default_factory=list)
     recovered: list[RecoveredFile] = field(default_factory=list)
+    schedule: list[ScheduleLine] = field(default_factory=list)
+    unviewable: list[Unviewable] = field(default_factory=list)
+    policy: ReviewPolicy = field(default_factory=ReviewPolicy)
+    awaiting_confirmation: int = 0
 
     def summary_sentence(self) -> str:
         """The charging summary in words, e.g. '12 photographs, 3 at the highest category'."""
@@ -209,6 +258,12 @@ class CaseReport:
                 text += f", total runtime {format_runtime(runtime)}"
             parts.append(text)
         parts.append(f"{self.first_generation:,} first-generation item(s) awaiting review")
+        parts.append(
+            f"{self.awaiting_confirmation:,} perceptual match(es) awaiting confirmation of a "
+            "known grade"
+        )
+        if self.unviewable:
+            parts.append(f"{len(self.unviewable):,} item(s) could not be viewed")
         return "; ".join(parts) + "."
 
     def _indecent(self, code: str) -> bool:
@@ -228,6 +283,8 @@ def clip_position(start_s: float, end_s: float) -> str:
 def _label(scheme: CategoryScheme, code: str | None) -> tuple[str, str]:
     if code is None:
         return AWAITING, "Awaiting review"
+    if code == UNVIEWABLE:
+        return UNVIEWABLE, "Could not be viewed"
     return code, scheme.get(code).label if code in scheme else code
 
 
@@ -243,10 +300,17 @@ def _not_matchable_reason(media: Media, min_quality: int) -> str | None:
 
 
 def build_case_report(
-    session: Session, case_reference: str, *, min_quality: int = MatchOptions.min_quality
+    session: Session,
+    case_reference: str,
+    policy: ReviewPolicy | None = None,
+    *,
+    min_quality: int = MatchOptions.min_quality,
 ) -> CaseReport:
-    """The charging report of a case; ``min_quality`` is the PDQ quality under which a picture
-    is reported as not perceptually matchable (the matching default)."""
+    """The report of a case. ``policy`` (default: the unit's, from the environment) says which
+    perceptual matches were accepted without a person, and is stated in the report;
+    ``min_quality`` is the PDQ quality under which a picture is reported as not perceptually
+    matchable (the matching default)."""
+    policy = policy or review_policy()
     case = get_case(session, case_reference)
     scheme = load_scheme(case.scheme)
     exhibits = list(
@@ -262,18 +326,24 @@ def build_case_report(
     recovered: list[RecoveredFile] = []
     new_media: set[int] = set()
     not_matchable: list[NotMatchable] = []
+    schedule: list[ScheduleLine] = []
+    unviewable: list[Unviewable] = []
+    awaiting_confirmation: set[int] = set()
     for exhibit in exhibits:
         section = ExhibitSection(exhibit.reference, exhibit.source_path, exhibit.state)
         paths: dict[int, list[str]] = defaultdict(list)
+        modified: dict[int, list[str]] = defaultdict(list)
         reviewed = final_review_grades(session, exhibit.id)
         section.image = _disk_image(session, exhibit.id)
-        for media_id, path, error, deleted, carved in session.execute(
+        outcomes = final_review_outcomes(session, exhibit.id)
+        for media_id, path, error, deleted, carved, when in session.execute(
             select(
                 FileRecord.media_id,
                 FileRecord.logical_path,
                 FileRecord.error,
                 FileRecord.deleted,
                 FileRecord.carved,
+                FileRecord.modified,
             )
             .where(FileRecord.exhibit_id == exhibit.id)
             .order_by(FileRecord.seq)
@@ -286,6 +356,8 @@ def build_case_report(
                 errors.append(FileError(exhibit.reference, path, error or "unreadable"))
             if media_id is not None:
                 paths[media_id].append(path)
+                modified[media_id].append(when.strftime("%Y-%m-%d %H:%M:%S") if when else "")
+        matches = _deciding_matches(session, exhibit.id)
         for em, media in session.execute(
             select(ExhibitMedia, Media)
             .join(Media, Media.id == ExhibitMedia.media_id)
@@ -310,16 +382,62 @@ def build_case_report(
                         exhibit.reference, media.sha256, paths[media.id], media.pdq_quality, reason
                     )
                 )
+            viewable = media.decode_error is None
             if status is MediaStatus.NEW:
                 section.first_generation += 1
-                if media.id not in reviewed:  # graded in review: no longer awaiting it
+                if media.id not in reviewed and viewable:  # graded in review: not awaiting it
                     new_media.add(media.id)
             if status is MediaStatus.CONFLICTING:
                 section.conflicting += 1
             code = em.category if status in GRADED else None
+            match = matches.get(em.deciding_match_id) if em.deciding_match_id else None
+            if status is MediaStatus.GRADED_PERCEPTUAL and media.id not in reviewed:
+                if (
+                    viewable
+                    and match
+                    and policy.auto_accepted(status, match[0].distance, match[0].hash_kind)
+                ):
+                    section.auto_accepted += 1
+                elif viewable:
+                    section.awaiting_confirmation += 1
+                    awaiting_confirmation.add(media.id)
             if status in REVIEWABLE and media.id in reviewed:  # graded in review
                 code = reviewed[media.id]
                 section.graded_by_review += 1
+            elif (
+                status in REVIEWABLE
+                and not viewable
+                and status is not MediaStatus.GRADED_PERCEPTUAL
+            ):
+                code = UNVIEWABLE
+            if status in REVIEWABLE and not viewable and media.id not in reviewed:
+                section.could_not_be_viewed += 1
+                unviewable.append(
+                    Unviewable(
+                        exhibit.reference,
+                        media.sha256,
+                        media.kind,
+                        em.status,
+                        media.decode_error or "could not be decoded",
+                        paths[media.id],
+                    )
+                )
+            if code is not None and code != UNVIEWABLE:
+                schedule.append(
+                    _schedule_line(
+                        scheme,
+                        policy,
+                        exhibit.reference,
+                        media,
+                        em.status,
+                        code,
+                        match,
+                        outcomes.get(media.id),
+                        paths[media.id],
+                        modified[media.id],
+                        media.id in awaiting_confirmation,
+                    )
+                )
             tally = section.videos if media.kind == MediaKind.VIDEO else section.images
             runtime = media.duration_s or 0.0
             tally.add(*_label(scheme, code), n_files, runtime)
@@ -356,6 +474,94 @@ def build_case_report(
         errors=errors,
         not_matchable=not_matchable,
         recovered=recovered,
+        schedule=schedule,
+        unviewable=unviewable,
+        policy=policy,
+        awaiting_confirmation=len(awaiting_confirmation),
+    )
+
+
+def _deciding_matches(session: Session, exhibit_id: int) -> dict[int, tuple[Match, BankEntry, str]]:
+    """match id -> (match, bank entry, bank name) for every deciding match of the exhibit."""
+    rows = session.execute(
+        select(Match, BankEntry, Bank.name)
+        .join(ExhibitMedia, ExhibitMedia.deciding_match_id == Match.id)
+        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(ExhibitMedia.exhibit_id == exhibit_id)
+    ).all()
+    return {m.id: (m, e, b) for m, e, b in rows}
+
+
+_FLAG_NAMES = {
+    "victim_identified": "victim identified",
+    "series": "series",
+    "self_generated": "self-generated",
+    "ai_generated": "AI-generated suspected",
+}
+
+
+def _schedule_line(
+    scheme: CategoryScheme,
+    policy: ReviewPolicy,
+    exhibit: str,
+    media: Media,
+    status: str,
+    code: str,
+    match: tuple[Match, BankEntry, str] | None,
+    outcome: object | None,
+    paths: list[str],
+    modified: list[str],
+    awaiting: bool,
+) -> ScheduleLine:
+    """How one item got its grade, in the words a prosecutor's schedule needs."""
+    flags: list[str] = []
+    basis = ""
+    if match is not None:
+        m, entry, bank = match
+        ref = entry.external_id or (f"line {entry.line}" if entry.line else f"#{entry.id}")
+        basis = f"bank {bank}, entry {ref}, {m.hash_kind} distance {m.distance}"
+        if entry.victim_identified:
+            flags.append("victim identified")
+        if entry.series:
+            flags.append(f"series {entry.series}")
+        if entry.self_generated:
+            flags.append("self-generated")
+    if outcome is not None:
+        votes = getattr(outcome, "votes", 0)
+        method = getattr(outcome, "method", None) or "consensus"
+        review = f"{votes} reviewer vote(s)" + (
+            ", decided by a supervisor" if method == "moderation" else ", agreeing"
+        )
+        flags = [label for name, label in _FLAG_NAMES.items() if getattr(outcome, name, False)]
+        if status == MediaStatus.GRADED_PERCEPTUAL:
+            how = "perceptual match (confirmed in review)"
+            basis = f"{basis}; {review}" if basis else review
+        else:
+            how = f"review ({method})"
+            basis = review
+    elif status == MediaStatus.GRADED_EXACT:
+        how = "exact match"
+    elif awaiting:
+        how = "perceptual match (awaiting confirmation)"
+    elif status == MediaStatus.GRADED_PERCEPTUAL:
+        how = f"perceptual match (accepted by policy: under {policy.auto_accept_below} bits)"
+    else:
+        how = status
+    _, label = _label(scheme, code)
+    return ScheduleLine(
+        exhibit=exhibit,
+        sha256=media.sha256,
+        kind=media.kind,
+        category=code,
+        label=label,
+        method=how,
+        basis=basis,
+        flags=flags,
+        paths=paths,
+        modified=modified,
+        size=media.size,
+        runtime_s=media.duration_s,
     )
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from safeguard.domain.csvcells import SafeDictWriter
 from safeguard.reports.case_report import CaseReport, Tally, format_runtime
 
-FORMATS = ("text", "json", "csv", "html")
+FORMATS = ("text", "json", "csv", "html", "pdf")
 
 
 def _tally_rows(tally: Tally) -> list[dict[str, Any]]:
@@ -66,6 +66,11 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
             "runtime": format_runtime(report.videos.runtime_s),
         },
         "first_generation": report.first_generation,
+        "awaiting_confirmation": report.awaiting_confirmation,
+        "review_policy": {
+            **dataclasses.asdict(report.policy),
+            "statement": report.policy.describe(),
+        },
         "exhibits": [
             {
                 **{k: v for k, v in dataclasses.asdict(s).items() if k not in ("images", "videos")},
@@ -75,6 +80,8 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
             for s in report.exhibits
         ],
         "automatic_grades": [dataclasses.asdict(c) for c in report.citations],
+        "schedule": [dataclasses.asdict(line) for line in report.schedule],
+        "could_not_be_viewed": [dataclasses.asdict(u) for u in report.unviewable],
         "errors": [dataclasses.asdict(e) for e in report.errors],
         "not_perceptually_matchable": [dataclasses.asdict(n) for n in report.not_matchable],
         "recovered_files": [dataclasses.asdict(r) for r in report.recovered],
@@ -117,6 +124,10 @@ CSV_FIELDS = (
     "accessed",
     "changed",
     "detail",
+    "method",
+    "basis",
+    "flags",
+    "size",
 )
 
 #: Spreadsheets run a cell that starts with one of these as a formula.
@@ -193,6 +204,35 @@ def render_csv(report: CaseReport) -> str:
                 "error": n.reason,
             }
         )
+    for line in report.schedule:
+        writer.writerow(
+            {
+                "record": "schedule",
+                "exhibit": line.exhibit,
+                "kind": line.kind,
+                "category": line.category,
+                "label": line.label,
+                "sha256": line.sha256,
+                "paths": "|".join(line.paths),
+                "modified": "|".join(line.modified),
+                "method": line.method,
+                "basis": line.basis,
+                "flags": "|".join(line.flags),
+                "size": line.size if line.size is not None else "",
+                "runtime": format_runtime(line.runtime_s) if line.runtime_s else "",
+            }
+        )
+    for u in report.unviewable:
+        writer.writerow(
+            {
+                "record": "not_viewable",
+                "exhibit": u.exhibit,
+                "kind": u.kind,
+                "sha256": u.sha256,
+                "paths": "|".join(u.paths),
+                "error": u.reason,
+            }
+        )
     for e in report.errors:
         writer.writerow({"record": "error", "exhibit": e.exhibit, "path": e.path, "error": e.error})
     for s in report.exhibits:
@@ -214,12 +254,12 @@ def render_csv(report: CaseReport) -> str:
     return out.getvalue()
 
 
-def render_html(report: CaseReport) -> str:
+def render_html(report: CaseReport, paged: bool = False) -> str:
     env = Environment(
         loader=PackageLoader("safeguard.reports", "templates"),
         autoescape=select_autoescape(["html"]),
     )
-    return env.get_template("case_report.html").render(report=as_dict(report))
+    return env.get_template("case_report.html").render(report=as_dict(report), paged=paged)
 
 
 def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
@@ -385,6 +425,35 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         console.print(weak)
     if report.recovered:
         console.print(_recovered_table(report))
+    console.print(report.policy.describe())
+    schedule = Table(
+        title=f"Schedule of graded items ({len(report.schedule):,})", title_justify="left"
+    )
+    schedule.add_column("SHA-256", no_wrap=True, min_width=64)
+    for column in ("Exhibit", "Category", "How graded", "Flags", "Paths and dates"):
+        schedule.add_column(column, overflow="fold")
+    for line in report.schedule:
+        schedule.add_row(
+            line.sha256,
+            line.exhibit,
+            line.category,
+            f"{line.method}" + (f"\n{line.basis}" if line.basis else ""),
+            ", ".join(line.flags) or "-",
+            "\n".join(
+                f"{p} ({d or 'no date'})" for p, d in zip(line.paths, line.modified, strict=False)
+            ),
+        )
+    console.print(schedule)
+    if report.unviewable:
+        unseen = Table(
+            title=f"Could not be viewed ({len(report.unviewable):,}): for the examiner",
+            title_justify="left",
+        )
+        for column in ("Exhibit", "SHA-256", "Paths", "Why"):
+            unseen.add_column(column, overflow="fold")
+        for u in report.unviewable:
+            unseen.add_row(u.exhibit, u.sha256, "\n".join(u.paths), u.reason)
+        console.print(unseen)
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
         errors.add_column("Exhibit")
@@ -396,8 +465,27 @@ def render_text(report: CaseReport, width: int = 160) -> str:
     return console.file.getvalue()
 
 
-def render(report: CaseReport, fmt: str) -> str:
-    renderers = {"text": render_text, "json": render_json, "csv": render_csv, "html": render_html}
+def render_pdf(report: CaseReport) -> bytes:
+    """The HTML report laid out as an A4 PDF by WeasyPrint (the ``pdf`` extra; it needs the
+    Pango libraries, which ``./run`` installs when missing)."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as error:  # OSError: Pango missing
+        raise RuntimeError(
+            f"PDF output needs WeasyPrint and Pango ({error}); run ./run setup"
+        ) from None
+    return HTML(string=render_html(report, paged=True)).write_pdf()
+
+
+def render(report: CaseReport, fmt: str) -> str | bytes:
+    """The report in one of FORMATS: text for all but "pdf", which is bytes."""
+    renderers = {
+        "text": render_text,
+        "json": render_json,
+        "csv": render_csv,
+        "html": render_html,
+        "pdf": render_pdf,
+    }
     if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return renderers[fmt](report)

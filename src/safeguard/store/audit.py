@@ -364,3 +364,21 @@ def recent_actions(
         .order_by(AuditEvent.seq.desc())
     ).all()
     return [(at, action) for at, action in rows]
+
+
+def items_seen_since(
+    session: Session, user_id: int, actions: Sequence[str], since: datetime
+) -> int:
+    """Distinct items (exhibit, media) in the user's events of these kinds since ``since``: a
+    reveal and then a full view of the same item count once."""
+    seen = set()
+    for body in session.scalars(
+        select(AuditEvent.body).where(
+            AuditEvent.user_id == user_id,
+            AuditEvent.action.in_(actions),
+            AuditEvent.at >= timestamp(since),
+        )
+    ):
+        detail = json.loads(body).get("detail") or {}
+        seen.add((detail.get("exhibit_id"), detail.get("media_id"), detail.get("sha256")))
+    return len(seen)

@@ -220,3 +220,4 @@ from safeguard.store import server_models as _server_models  # noqa: E402,F401  
 from safeguard.store import shared_models as _shared_models  # noqa: E402,F401  (shared state)
 from safeguard.store import subject_models as _subject_models  # noqa: E402,F401  (subjects)
 from safeguard.store import video_models as _video_models  # noqa: E402,F401  (video tables)
+from safeguard.store import workstation_models as _workstation_models  # noqa: E402,F401  (skips, notes)

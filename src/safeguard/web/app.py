@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from safeguard.referrals.service import NotPermitted, Refused
@@ -76,6 +78,8 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, _: NotAllowed) -> Response:
+        if not _wants_json(request):
+            return pages.error_page(request, 404)
         return JSONResponse({"detail": "not found"}, status_code=404)
 
     @app.exception_handler(AuthorityRequired)
@@ -91,6 +95,11 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     @app.exception_handler(Refused)
     async def _refused(request: Request, error: Refused) -> Response:
         return JSONResponse({"detail": str(error)}, status_code=409)
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _wants_json(request) or error.status_code not in pages.ERRORS:
+            return await http_exception_handler(request, error)
+        return pages.error_page(request, error.status_code)
 
     @app.exception_handler(ReviewError)
     async def _conflict(request: Request, error: ReviewError) -> Response:
