@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from safeguard.triage.banks import import_bank_file
+from safeguard.banks.bank_files import import_bank_file
 from sqlalchemy import select
 
 from safeguard.demo.corpus import generate_demo

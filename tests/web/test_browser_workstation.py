@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from safeguard.triage.banks import import_bank_file
+from safeguard.banks.bank_files import import_bank_file
 from sqlalchemy import select
 
 from safeguard.demo.corpus import generate_demo
