@@ -1,7 +1,7 @@
 """hardening: audit entry MACs, case retention, sign-in throttling
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-12-02 15:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0005"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

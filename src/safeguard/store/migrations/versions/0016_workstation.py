@@ -1,7 +1,7 @@
 """review workstation: remembered skips and reviewers' notes
 
 Revision ID: 0016
-Revises: 0005
+Revises: 0011
 Create Date: 2026-12-02 15:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0005"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """disk images: file-system facts on file records, acquisition metadata per exhibit
 
 Revision ID: 0017
-Revises: 0005
+Revises: 0016
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0005"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

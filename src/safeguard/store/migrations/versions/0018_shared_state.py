@@ -1,7 +1,7 @@
 """shared state of many server processes: lookup rate buckets and the bank version
 
 Revision ID: 0018
-Revises: 0005
+Revises: 0017
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0005"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
