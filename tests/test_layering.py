@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "outcomes": {"domain", "config", "store"},
     "reports": {"domain", "config", "store", "referrals"},
     "demo": {"domain", "config", "hashing", "interchange"},
-    "review": {"domain", "config", "store", "evidence", "hashing", "reports"},
+    "review": {"domain", "config", "store", "evidence", "hashing", "banks", "triage", "reports"},
     "web": {
         "domain",
         "config",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from safeguard.banks.bank_files import import_bank_file
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.corpus import generate_demo
 from safeguard.demo.videos import generate_demo_videos
 from safeguard.domain.review_policy import ReviewPolicy

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from safeguard.banks.bank_files import import_bank_file
 from sqlalchemy import select
 
+from safeguard.banks.bank_files import import_bank_file
 from safeguard.demo.corpus import generate_demo
 from safeguard.demo.videos import generate_demo_videos
 from safeguard.review.auth import add_user

@@ -15,7 +15,7 @@ from safeguard.config import scheme as load_scheme
 from safeguard.domain.categories import CategoryScheme
 from safeguard.domain.kinds import MediaKind, MediaStatus
 from safeguard.domain.review_policy import ReviewPolicy
-from safeguard.hashing.pdq import DIHEDRAL_LABELS
+from safeguard.domain.signals import DIHEDRAL_LABELS, PDQ_MIN_QUALITY
 from safeguard.reports.review_grades import REVIEWABLE, final_review_grades, final_review_outcomes
 from safeguard.store.cases import get_case
 from safeguard.store.image_models import ExhibitImage
@@ -30,7 +30,6 @@ from safeguard.store.models import (
     Media,
 )
 from safeguard.store.video import match_details
-from safeguard.triage.exhibit_matching import MatchOptions
 
 AWAITING = "awaiting review"
 #: The outcome of an item a person should grade but whose content could not be decoded.
@@ -304,7 +303,7 @@ def build_case_report(
     case_reference: str,
     policy: ReviewPolicy | None = None,
     *,
-    min_quality: int = MatchOptions.min_quality,
+    min_quality: int = PDQ_MIN_QUALITY,
 ) -> CaseReport:
     """The report of a case. ``policy`` (default: the unit's, from the environment) says which
     perceptual matches were accepted without a person, and is stated in the report;
