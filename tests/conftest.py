@@ -42,6 +42,8 @@ def demo_corpus():  # noqa: ANN201 - DemoCorpus, imported lazily
 def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Persisted bank indexes go to the test's own folder, never the working tree."""
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "indexes"))
+    # Keys and audit checkpoints (store/keys.py) likewise: never the working tree's var/.
+    monkeypatch.setenv("SAFEGUARD_KEY_DIR", str(tmp_path / "keys"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

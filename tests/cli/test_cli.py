@@ -39,6 +39,9 @@ def test_bank_import_reports_bad_lines_and_keeps_the_rest(sqlite_url: str, tmp_p
         encoding="utf-8",
     )
     code, out, err = invoke("bank", "import", str(bank), "--name", "small")
+    assert code == 1 and "nothing imported" in err and "line 3" in err
+    assert "small" not in invoke("bank", "list")[1]
+    code, out, err = invoke("bank", "import", str(bank), "--name", "small", "--allow-partial")
     assert code == 0, err
     assert "imported 2 entries" in out
     assert "line 3" in err

@@ -267,7 +267,7 @@ def test_truncated_mkv_gives_a_partial_result(videos: dict[str, Path]) -> None:
     cut = data[: len(data) // 2]
     info = probe_video(cut)
     assert info.duration_s == pytest.approx(SECONDS, abs=0.15)  # the header's claim
-    facts = analyse_video(cut)
+    facts = analyse_video(cut, seconds_per_hash=1.0)
     assert facts.partial
     assert 1 <= len(facts.frames) < SECONDS
     whole = vpdq_hash(videos["libx264.mkv"])
@@ -317,7 +317,9 @@ def test_analyse_video_combines_probe_hashes_and_strip(videos: dict[str, Path]) 
     facts = analyse_video(path)
     assert isinstance(facts, VideoFacts)
     assert facts.info == probe_video(path)
-    assert list(facts.frames) == vpdq_hash(path)
+    # The ingest's dense sampling: every frame (at most 30 a second), as vpdq_hash at 0.
+    assert list(facts.frames) == vpdq_hash(path, seconds_per_hash=0)
+    assert list(analyse_video(path, seconds_per_hash=1.0).frames) == vpdq_hash(path)
     assert len(facts.keyframes) == 8
     assert {_jpeg_size(jpeg) for jpeg in facts.keyframes} == {(160, 120)}
     assert not facts.partial

@@ -20,6 +20,7 @@ from safeguard.review.previews import blurred, prepare_case
 from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import ExhibitMedia, Media
+from safeguard.store.previews import get_preview
 from safeguard.store.video_models import MediaPreview
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 
@@ -79,9 +80,10 @@ def test_the_served_thumbnail_is_greyscale_and_blurred(
     ingest(database_url, small_demo)
     prepare_case("OP-PREVIEW", database_url)
     with session_scope(database_url) as session:
-        rows = session.execute(
-            select(MediaPreview.kind, MediaPreview.jpeg).order_by(MediaPreview.media_id)
+        keys = session.execute(
+            select(MediaPreview.media_id, MediaPreview.kind).order_by(MediaPreview.media_id)
         ).all()
+        rows = [(k, get_preview(session, m, k)) for m, k in keys]
     thumbs = [j for k, j in rows if k == "thumb"]
     fulls = [j for k, j in rows if k == "full"]
     assert thumbs

@@ -8,7 +8,9 @@ QUERIES = {
     "media": "select sha256, sha1, md5, size, mime, kind, format, width, height, pdq, pdq_quality,"
     " pdq_dihedral, exif_make, exif_model, exif_serial, exif_date_taken, gps_lat,"
     " gps_lon, decode_error from media",
-    "files": "select e.reference, f.seq, f.logical_path, m.sha256, f.size, f.error"
+    "files": "select e.reference, f.seq, f.logical_path, m.sha256, f.size, f.error,"
+    " f.modified, f.created, f.accessed, f.changed, f.inode, f.deleted, f.unallocated,"
+    " f.carved, f.physical_offset"
     " from file_records f join exhibits e on e.id = f.exhibit_id"
     " left join media m on m.id = f.media_id",
     "exhibit_media": "select e.reference, m.sha256, em.status, em.category, r.sha256, g.size"

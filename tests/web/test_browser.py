@@ -206,7 +206,7 @@ def test_review_from_sign_in_to_consensus_and_moderation(browser, served: dict) 
     page.wait_for_selector("#viewer img", state="visible")
     page.keyboard.press("Escape")
     page.wait_for_selector("#viewer", state="hidden")
-    assert page.inner_text("#exposure-today") == "2"
+    assert page.inner_text("#exposure-today") == "1"  # a reveal and a full view of one item
     with session_scope(url) as session:
         assert session.scalars(
             select(AuditEvent.action).where(AuditEvent.action == "full_view")

@@ -34,7 +34,7 @@ def test_each_role_sees_its_pages(site: Site) -> None:
     client, _ = site.client("rx")
     queue = client.get(f"/cases/{x.case_id}/queue").text
     assert queue.count('class="card') == 3  # a group of three, a single, a perceptual match
-    assert "Bank match suggests B" in queue and "Revealed today" in queue
+    assert "Bank match suggests B" in queue and "Seen unblurred today" in queue
 
 
 def test_admins_add_users_and_assign_cases(site: Site) -> None:

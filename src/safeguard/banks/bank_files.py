@@ -31,6 +31,36 @@ class BankImportSummary:
     errors: list[RecordError] = field(default_factory=list)
 
 
+class BankImportRefused(ValueError):
+    """The file was not imported (nothing was created or replaced); ``summary`` says why."""
+
+    def __init__(self, message: str, summary: BankImportSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+def import_refusal(summary: BankImportSummary, allow_partial: bool, replace: bool) -> str | None:
+    """Why an import that read ``summary`` must not be committed, or None when it may.
+
+    A bank is all or nothing by default: one bad entry refuses the file. ``allow_partial``
+    keeps the good entries of a file with bad ones, but never when the reader stopped part-way
+    (a truncated or over-limit file) and the import would replace a bank, and never when no
+    entry at all was good.
+    """
+    errors = summary.errors
+    stopped = next((e for e in errors if e.stopped), None)
+    if summary.imported == 0:
+        return "no good entries: nothing imported" + (f" ({errors[0]})" if errors else "")
+    if stopped is not None and (replace or not allow_partial):
+        return f"the file could not be read to its end ({stopped}): nothing imported"
+    if errors and not allow_partial:
+        return (
+            f"{len(errors):,} bad entries: nothing imported (--allow-partial imports the "
+            f"{summary.imported:,} good ones)"
+        )
+    return None
+
+
 def import_bank_file(
     path: Path,
     name: str,
@@ -39,10 +69,14 @@ def import_bank_file(
     profile: str | None = None,
     replace: bool = False,
     category: str | None = None,
+    allow_partial: bool = False,
     progress: Progress | None = None,
     database_url: str | None = None,
 ) -> BankImportSummary:
-    """Import a bank file as a new bank in one transaction: all of it (less bad lines) or none.
+    """Import a bank file as a new bank in one transaction: all of it or none.
+
+    Raises BankImportRefused (the transaction rolled back: no bank created, none retired) for a
+    file with bad entries, unless ``allow_partial`` (see :func:`import_refusal`).
 
     With ``replace``, the bank of that name is retired (renamed, disabled, kept for the matches
     that cite it) in the same transaction, so lookups see the old version until the new one is
@@ -74,6 +108,9 @@ def import_bank_file(
         add_entries(session, bank.id, batch)
         summary.imported += len(batch)
         progress.advance(len(batch))
+        refusal = import_refusal(summary, allow_partial, replace)
+        if refusal is not None:
+            raise BankImportRefused(f"{path.name}: {refusal}", summary)
     return summary
 
 

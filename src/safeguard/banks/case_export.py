@@ -16,7 +16,9 @@ carry their vPDQ frames (VICS only). Every export is appended to the audit log.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TextIO
 
 from sqlalchemy import select
@@ -24,12 +26,20 @@ from sqlalchemy.orm import Session
 
 from safeguard.config import vics_profile
 from safeguard.domain.grades import AUTOMATIC, FINAL_STATE, REVIEWABLE
-from safeguard.domain.known import BankRecord, VideoFrameHash
+from safeguard.domain.known import BankRecord, MediaFileFacts, VideoFrameHash
 from safeguard.interchange import BankFormat, write_bank
 from safeguard.store import audit
 from safeguard.store.cases import get_case
 from safeguard.store.database import session_scope
-from safeguard.store.models import BankEntry, Case, Exhibit, ExhibitMedia, Match, Media
+from safeguard.store.models import (
+    BankEntry,
+    Case,
+    Exhibit,
+    ExhibitMedia,
+    FileRecord,
+    Match,
+    Media,
+)
 from safeguard.store.review_models import ReviewOutcome
 from safeguard.store.video import media_frames
 
@@ -129,6 +139,7 @@ def final_grade_records(
         )
     }
     frames = media_frames(session, [m for m, row in media.items() if row.kind == "video"])
+    files = _media_files(session, exhibits, sorted(grades))
     records = []
     for media_id in sorted(grades):
         category, victim, series, self_generated, where = grades[media_id]
@@ -150,9 +161,46 @@ def final_grade_records(
                     VideoFrameHash(f.frame_number, f.quality, f.pdq, f.timestamp_s)
                     for f in frames.get(media_id, ())
                 ),
+                files=tuple(files.get(media_id, ())),
             )
         )
     return records
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _media_files(
+    session: Session, exhibits: dict[int, str], media_ids: list[int]
+) -> dict[int, list[MediaFileFacts]]:
+    """Every file of the case's exhibits holding each item, as VICS MediaFiles (path prefixed
+    with the exhibit reference), in walk order."""
+    found: dict[int, list[MediaFileFacts]] = defaultdict(list)
+    for start in range(0, len(media_ids), 5000):
+        rows = session.scalars(
+            select(FileRecord)
+            .where(
+                FileRecord.exhibit_id.in_(list(exhibits)),
+                FileRecord.media_id.in_(media_ids[start : start + 5000]),
+            )
+            .order_by(FileRecord.exhibit_id, FileRecord.seq)
+        )
+        for f in rows:
+            found[f.media_id].append(  # type: ignore[index]
+                MediaFileFacts(
+                    path=f"{exhibits[f.exhibit_id]}/{f.logical_path}",
+                    created=_iso(f.created),
+                    written=_iso(f.modified),
+                    accessed=_iso(f.accessed),
+                    deleted=f.deleted,
+                    unallocated=f.unallocated,
+                    physical_location=f.physical_offset,
+                )
+            )
+    return found
 
 
 def export_case(

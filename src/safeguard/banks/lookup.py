@@ -3,17 +3,28 @@
 Digests match exactly through the store's indexes; PDQ hashes match within a Hamming radius
 through each enabled bank's PDQ index (built once, persisted by ``banks.indexes`` and kept
 in memory here: a bank's entries never change after import, so the cache is keyed by the
-database, the bank's id and its creation time). A lookup reads the list of enabled banks once
-and matches only their entries; a bank replaced meanwhile (``import_bank_file(replace=True)``
-retires the old version and adds the new one in one transaction) answers from the old version
-or the new one, never a mixture or neither.
+database, the bank's id and its creation time).
+
+Many server processes: each keeps a *bank snapshot* per database (the bank version, the enabled
+banks, their PDQ indexes built) and answers every lookup from one snapshot. Every change to the
+set of enabled banks moves ``bank_versions`` on in its own transaction (``store.shared_state``);
+each lookup reads that one row (``SAFEGUARD_BANK_REFRESH_SECONDS``, default 0: every lookup) and,
+when it moved, builds the new snapshot (indexes included) before using it, while lookups running
+alongside in the same process go on answering from the old one. A bank replaced on any process
+is therefore used by every process from its next lookup on (at most the refresh interval later),
+and since ``import_bank_file(replace=True)`` retires the old version (kept, disabled) and adds
+the new one in one transaction, a lookup answers from the old version or the new one, never a
+mixture or neither.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -21,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from safeguard.banks.indexes import bank_index
 from safeguard.domain.signals import PDQ_MIN_QUALITY, PDQ_RADIUS
-from safeguard.hashing import analyse_file
+from safeguard.hashing import DEFAULT_MAX_PIXELS, analyse_file
 from safeguard.matching.pdq_index import PdqIndex
 from safeguard.store.models import Bank, BankEntry
+from safeguard.store.shared_state import bank_version
 
 DIGESTS = ("md5", "sha1", "sha256")
 KINDS = (*DIGESTS, "pdq")
@@ -71,7 +83,7 @@ class _IndexCache:
         self._items: OrderedDict[tuple, PdqIndex | None] = OrderedDict()
         self._building: dict[tuple, threading.Lock] = {}
 
-    def get(self, session: Session, bank: Bank) -> PdqIndex | None:
+    def get(self, session: Session, bank: Bank | BankRef) -> PdqIndex | None:
         key = (str(session.get_bind().url), bank.id, bank.created_at.isoformat(), MIN_QUALITY)
         with self._lock:
             if key in self._items:
@@ -94,6 +106,83 @@ class _IndexCache:
 INDEXES = _IndexCache()
 
 
+@dataclass(frozen=True)
+class BankRef:
+    """An enabled bank as a snapshot holds it (what the PDQ index cache needs, and the name)."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BankSnapshot:
+    version: int
+    banks: tuple[BankRef, ...]
+    indexes: tuple[PdqIndex | None, ...]
+
+
+def refresh_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("SAFEGUARD_BANK_REFRESH_SECONDS", "0")))
+    except ValueError:
+        return 0.0
+
+
+class _Snapshots:
+    """The current bank snapshot of each database this process serves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: dict[str, tuple[BankSnapshot, float]] = {}
+        self._building: dict[str, threading.Lock] = {}
+
+    def get(self, session: Session) -> BankSnapshot:
+        url = str(session.get_bind().url)
+        now = time.monotonic()
+        with self._lock:
+            held = self._current.get(url)
+            building = self._building.setdefault(url, threading.Lock())
+        if held is not None and now - held[1] < refresh_seconds():
+            return held[0]
+        version = bank_version(session)  # read before the banks: never label old banks as new
+        if held is not None and held[0].version == version:
+            with self._lock:
+                self._current[url] = (held[0], now)
+            return held[0]
+        # One request builds the new snapshot; others answer from the old one meanwhile (or,
+        # with none yet, wait for it).
+        if not building.acquire(blocking=held is None):
+            return held[0]  # type: ignore[index]
+        try:
+            with self._lock:
+                current = self._current.get(url)
+            if current is not None and current[0].version == version:
+                return current[0]
+            snapshot = _build_snapshot(session, version)
+            with self._lock:
+                self._current[url] = (snapshot, time.monotonic())
+            return snapshot
+        finally:
+            building.release()
+
+
+def _build_snapshot(session: Session, version: int) -> BankSnapshot:
+    rows = session.execute(
+        select(Bank.id, Bank.name, Bank.created_at).where(Bank.enabled.is_(True)).order_by(Bank.id)
+    ).all()
+    banks = tuple(BankRef(*row) for row in rows)
+    return BankSnapshot(version, banks, tuple(INDEXES.get(session, b) for b in banks))
+
+
+SNAPSHOTS = _Snapshots()
+
+
+def bank_snapshot(session: Session) -> BankSnapshot:
+    """The enabled banks (with their PDQ indexes) that this process's lookups answer from."""
+    return SNAPSHOTS.get(session)
+
+
 def warm(session: Session) -> None:
     """Build or load the PDQ index of every enabled bank (e.g. right after an import)."""
     for bank in session.scalars(select(Bank).where(Bank.enabled.is_(True))):
@@ -103,7 +192,8 @@ def warm(session: Session) -> None:
 def lookup(session: Session, queries: list[HashQuery], radius: int = PDQ_RADIUS) -> list[Found]:
     """Every match of each query (by position) among enabled banks, nearest first."""
     queries = [normalise(q) for q in queries]
-    banks = session.scalars(select(Bank).where(Bank.enabled.is_(True)).order_by(Bank.id)).all()
+    snapshot = bank_snapshot(session)
+    banks = snapshot.banks
     names = {b.id: b.name for b in banks}
     found: list[Found] = []
     hits: list[tuple[int, int, int]] = []  # (query, entry id, distance)
@@ -124,8 +214,7 @@ def lookup(session: Session, queries: list[HashQuery], radius: int = PDQ_RADIUS)
     pdq = [(p, q.value) for p, q in enumerate(queries) if q.kind == "pdq"]
     if pdq and banks:
         array = np.frombuffer(b"".join(bytes.fromhex(v) for _, v in pdq), np.uint8).reshape(-1, 32)
-        for bank in banks:
-            index = INDEXES.get(session, bank)
+        for index in snapshot.indexes:
             if index is None:
                 continue
             result = index.search(array, radius, workers=1)
@@ -174,16 +263,23 @@ class FileHashes:
     mime: str
     pdq: str | None
     pdq_quality: int | None
+    #: Why the picture was not decoded, when it was refused for its declared size.
+    rejected: str | None = None
 
     def queries(self) -> list[HashQuery]:
         digests = [HashQuery(k, getattr(self, k)) for k in DIGESTS]
         return digests + ([HashQuery("pdq", self.pdq)] if self.pdq else [])
 
 
-def hash_bytes(data: bytes) -> FileHashes:
-    """Digests and (for a picture) PDQ of a file's bytes, in memory (nothing is written)."""
-    facts = analyse_file(data)
+def hash_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileHashes:
+    """Digests and (for a picture) PDQ of a file's bytes, in memory (nothing is written).
+
+    A picture declaring more than ``max_pixels`` pixels is not decoded (``rejected`` says so).
+    """
+    facts = analyse_file(data, max_pixels=max_pixels)
     d, image = facts.digests, facts.image
+    error = facts.error or ""
+    rejected = error if image is None and "over the limit" in error else None
     return FileHashes(
         d.md5,
         d.sha1,
@@ -192,4 +288,5 @@ def hash_bytes(data: bytes) -> FileHashes:
         facts.mime,
         image.pdq if image else None,
         image.pdq_quality if image else None,
+        rejected,
     )

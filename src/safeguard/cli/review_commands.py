@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.domain.actors import Actor
 from safeguard.review import accounts
+from safeguard.review import admin as people
 from safeguard.review.previews import prepare_case
 from safeguard.review.settings import ReviewSettings
 from safeguard.store import audit
@@ -24,7 +26,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -53,7 +55,7 @@ def user_add(
             accounts.add_user(session, Actor.operator(), username, password, role, name)
     except (AlreadyExists, ValueError) as error:
         raise _fail(str(error)) from None
-    console.print(f"added {role} {username}")
+    console.print(escape(f"added {role} {username}"))
 
 
 @user_app.command("assign")
@@ -64,7 +66,7 @@ def user_assign(username: str, case: str) -> None:
             accounts.assign(session, Actor.operator(), username, case)
     except NotFound as error:
         raise _fail(str(error)) from None
-    console.print(f"{username} is assigned to {case}")
+    console.print(escape(f"{username} is assigned to {case}"))
 
 
 def _set_active(username: str, active: bool) -> None:
@@ -75,18 +77,29 @@ def _set_active(username: str, active: bool) -> None:
         raise _fail(str(error)) from None
 
 
+@user_app.command("unassign")
+def user_unassign(username: str, case: str) -> None:
+    """Take a case away from a user."""
+    try:
+        with session_scope() as session:
+            people.unassign(session, username, case)
+    except NotFound as error:
+        raise _fail(str(error)) from None
+    console.print(f"{username} is no longer assigned to {case}")
+
+
 @user_app.command("disable")
 def user_disable(username: str) -> None:
     """Stop a user signing in and end their sessions (their votes and audit entries stay)."""
     _set_active(username, False)
-    console.print(f"{username} is disabled")
+    console.print(escape(f"{username} is disabled"))
 
 
 @user_app.command("enable")
 def user_enable(username: str) -> None:
     """Let a disabled user sign in again."""
     _set_active(username, True)
-    console.print(f"{username} is enabled")
+    console.print(escape(f"{username} is enabled"))
 
 
 @user_app.command("password")
@@ -100,7 +113,7 @@ def user_password(
             accounts.change_password(session, Actor.operator(), username, password)
     except (NotFound, ValueError) as error:
         raise _fail(str(error)) from None
-    console.print(f"password of {username} changed")
+    console.print(escape(f"password of {username} changed"))
 
 
 @user_app.command("list")
@@ -110,7 +123,12 @@ def user_list() -> None:
     with session_scope() as session:
         for user in user_store.list_users(session):
             cases = ", ".join(c.reference for c in user_store.assigned_cases(session, user.id))
-            table.add_row(user.username, user.role, "yes" if user.active else "no", cases or "-")
+            table.add_row(
+                escape(user.username),
+                user.role,
+                "yes" if user.active else "no",
+                escape(cases or "-"),
+            )
     console.print(table)
 
 
@@ -121,26 +139,28 @@ def audit_verify() -> None:
         problem = audit.verify(session)
         head = session.get(audit.AuditHead, 1)
     if problem is not None:
-        err.print(f"[red]audit log broken[/red] at {problem}")
+        err.print(f"[red]audit log broken[/red] at {escape(str(problem))}")
         raise typer.Exit(code=1)
     if head is None:
         console.print("audit log intact: empty")
     else:
-        console.print(f"audit log intact: {head.seq:,} entries, head {head.hash}")
+        console.print(escape(f"audit log intact: {head.seq:,} entries, head {head.hash}"))
 
 
-def prepare_review(case: str) -> None:
-    """Store review previews for a case (after an ingest); problems are warnings."""
+def prepare_review(case: str, exhibit: str | None = None) -> None:
+    """Store the review previews still missing for a case, or one exhibit of it; problems are
+    warnings. Counts are per exhibit when one is named."""
     try:
-        summary = prepare_case(case)
+        summary = prepare_case(case, exhibit_reference=exhibit)
     except NotFound as error:
         raise _fail(str(error)) from None
+    scope = f"exhibit {exhibit}" if exhibit else f"case {case}"
     err.print(
-        f"review: {summary.stored:,} previews stored, {summary.already:,} already there,"
-        f" {len(summary.problems):,} problems"
+        f"review ({scope}): {summary.stored:,} previews stored, {summary.already:,} already"
+        f" there, {len(summary.problems):,} problems"
     )
     for problem in summary.problems[:20]:
-        err.print(f"[yellow]preview[/yellow] {problem}")
+        err.print(f"[yellow]preview[/yellow] {escape(problem)}")
 
 
 @review_app.command("prepare")
@@ -170,7 +190,9 @@ def serve(
         break_after_reveals=break_reveals,
         break_after_minutes=break_minutes,
     )
-    console.print(f"serving on http://{host}:{port} (secure cookies: {settings.secure_cookies})")
+    console.print(
+        escape(f"serving on http://{host}:{port} (secure cookies: {settings.secure_cookies})")
+    )
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
 
 

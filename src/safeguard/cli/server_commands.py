@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safeguard.banks import admin as bank_admin
@@ -24,7 +25,7 @@ EXPORT_FORMATS = ("vics", "csv", "hma")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -53,7 +54,9 @@ def case_export(
                 summary = export_case(case, out, BankFormat(fmt), **options)
     except (NotFound, KeyError, ValueError) as error:
         raise _fail(str(error)) from None
-    err.print(f"exported {summary.entries:,} entries of case {case} (sha256 {summary.sha256})")
+    err.print(
+        escape(f"exported {summary.entries:,} entries of case {case} (sha256 {summary.sha256})")
+    )
 
 
 @token_app.command("issue")
@@ -75,7 +78,7 @@ def token_revoke(name: str) -> None:
             bank_admin.revoke_token(session, Actor.operator(), name)
     except NotFound as error:
         raise _fail(str(error)) from None
-    console.print(f"revoked token {name}")
+    console.print(escape(f"revoked token {name}"))
 
 
 @token_app.command("list")
@@ -86,7 +89,7 @@ def token_list() -> None:
         for row in api_tokens.list_tokens(session):
             revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
             issued = row.created_at.isoformat(timespec="seconds")
-            table.add_row(row.name, issued, row.created_by or "", revoked)
+            table.add_row(escape(row.name), issued, escape(row.created_by or ""), revoked)
     console.print(table)
 
 

@@ -14,6 +14,7 @@ from safeguard.domain.categories import (
     profile_from_dict,
     scheme_from_dict,
 )
+from safeguard.domain.review_policy import ReviewPolicy
 
 DEFAULT_SCHEME = "uk"
 
@@ -39,3 +40,25 @@ def vics_profile(name: str = DEFAULT_SCHEME) -> VicsProfile:
     if name not in doc["vics_profiles"]:
         raise KeyError(f"unknown VICS profile {name!r}; known: {sorted(doc['vics_profiles'])}")
     return profile_from_dict(name, doc["vics_profiles"][name])
+
+
+def review_policy(**overrides: int | None) -> ReviewPolicy:
+    """The unit's review policy from the environment (SAFEGUARD_VOTES_REQUIRED,
+    SAFEGUARD_CONFIRMATIONS_REQUIRED, SAFEGUARD_AUTO_ACCEPT_BELOW), overridden by arguments."""
+
+    def number(name: str, default: int) -> int:
+        value = os.environ.get(name, "").strip()
+        try:
+            return int(value) if value else default
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, not {value[:20]!r}") from None
+
+    values = {
+        "votes_required": number("SAFEGUARD_VOTES_REQUIRED", ReviewPolicy.votes_required),
+        "confirmations_required": number(
+            "SAFEGUARD_CONFIRMATIONS_REQUIRED", ReviewPolicy.confirmations_required
+        ),
+        "auto_accept_below": number("SAFEGUARD_AUTO_ACCEPT_BELOW", ReviewPolicy.auto_accept_below),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return ReviewPolicy(**values)

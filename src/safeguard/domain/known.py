@@ -43,6 +43,21 @@ class ExtraHash:
 
 
 @dataclass(frozen=True)
+class MediaFileFacts:
+    """One occurrence of an item on an exhibit, as VICS MediaFiles carry it: path, file-system
+    times (ISO 8601) and the Deleted / Unallocated / PhysicalLocation of a disk image's file."""
+
+    path: str
+    created: str | None = None
+    written: str | None = None
+    accessed: str | None = None
+    deleted: bool = False
+    unallocated: bool = False
+    #: Byte offset in the disk image of the file's first byte (carved files: where carved).
+    physical_location: int | None = None
+
+
+@dataclass(frozen=True)
 class BankRecord:
     """One known item: any of its hashes, its category and its flags.
 
@@ -67,6 +82,8 @@ class BankRecord:
     segments: tuple[Segment, ...] = ()
     #: Hashes of kinds Safeguard cannot compute, kept for a faithful export.
     extra_hashes: tuple[ExtraHash, ...] = ()
+    #: Where the item was found (case exports); written as VICS MediaFiles.
+    files: tuple[MediaFileFacts, ...] = ()
 
     def hashes(self) -> dict[str, str]:
         return {
@@ -87,6 +104,11 @@ class RecordError:
 
     line: int
     message: str
+    #: What ``line`` counts: "line" for text formats, "entry" for VICS (whose files may be one
+    #: long line).
+    unit: str = "line"
+    #: The reader gave up here: nothing after this point of the file was read.
+    stopped: bool = False
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"

@@ -135,3 +135,17 @@ PDQ_RADIUS: int = PDQ.threshold
 PDQ_MIN_QUALITY: int = PDQ.min_quality or 0
 VPDQ_DISTANCE: int = VPDQ.threshold
 VPDQ_MIN_QUALITY: int = VPDQ.min_quality or 0
+
+#: What each dihedral variant means, in words, for reports: the media's variant ``k`` matched,
+#: i.e. the known picture is the file turned this way (checked against Pillow's transposes in
+#: tests/hashing/test_pdq_orientation.py).
+DIHEDRAL_LABELS: tuple[str, ...] = (
+    "as stored",
+    "rotated 90° anticlockwise",
+    "rotated 180°",
+    "rotated 90° clockwise",
+    "flipped top to bottom",
+    "mirrored left to right",
+    "transposed (mirrored on the main diagonal)",
+    "transversed (mirrored on the other diagonal)",
+)

@@ -41,6 +41,29 @@ def utc_from_timestamp(seconds: float) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class FileOrigin:
+    """Where a file of a disk image came from: its file-system record, or the carver.
+
+    The flags are VICS MediaFile's: ``deleted`` (the directory entry or metadata entry is
+    unallocated), ``unallocated`` (the content lies in unallocated space: a deleted file whose
+    metadata was freed, or a carved file), ``physical_offset`` (byte offset in the image of the
+    file's first byte, when it is stored outside the metadata record).
+    """
+
+    created: datetime | None = None
+    modified: datetime | None = None
+    accessed: datetime | None = None
+    #: Metadata change time (ext ctime, NTFS MFT-entry modified); FAT has none.
+    changed: datetime | None = None
+    #: Inode or MFT entry number.
+    inode: int | None = None
+    deleted: bool = False
+    unallocated: bool = False
+    physical_offset: int | None = None
+    carved: bool = False
+
+
+@dataclass(frozen=True)
 class EvidenceItem:
     """One file of the exhibit: a plain file, or a member expanded out of an archive.
 
@@ -57,6 +80,8 @@ class EvidenceItem:
     fs_path: Path | None
     data: bytes | None = field(repr=False)
     temporary: bool = False
+    #: File-system facts of a file inside a disk image (None for folders and archives).
+    origin: FileOrigin | None = None
 
     def __post_init__(self) -> None:
         if (self.fs_path is None) == (self.data is None):

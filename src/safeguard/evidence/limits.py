@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: A member must expand to more than this before its compression ratio can mark it as a bomb:
-#: tiny members (a 4 KiB run of zeros) legitimately compress far better than 200:1.
-RATIO_FLOOR_BYTES = 1 << 20
+#: small members (a few MiB of zeros, a blank disk sector run) legitimately compress far better
+#: than 200:1. Below it only the absolute caps apply.
+RATIO_FLOOR_BYTES = 16 << 20
+#: A compressed tar stream as a whole must expand to more than this before its ratio stops the
+#: archive: a member that is a bomb is refused on its own ratio first, and skipping it inflates
+#: at most this much before the stream is given up.
+STREAM_RATIO_FLOOR_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ class Member:
     detail: str = ""
     #: Iterator over the entry's bytes; only called for entries that pass every check.
     chunks: Callable[[], Iterator[bytes]] | None = None
+    #: Compressed bytes the reader has actually consumed for this entry so far, where the
+    #: format does not say its compressed size up front (a zip member behind a data
+    #: descriptor, a member of a compressed tar stream); for the ratio check.
+    consumed: Callable[[], int] | None = None
 
 
 class Stop(Exception):
@@ -126,6 +130,8 @@ def read_member(
                     f"{limits.max_member_bytes} bytes (max_member_bytes)"
                 )
             compressed = member.compressed_size
+            if compressed is None and member.consumed is not None:
+                compressed = member.consumed()
             if (
                 compressed is not None
                 and size > RATIO_FLOOR_BYTES

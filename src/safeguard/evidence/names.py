@@ -36,12 +36,19 @@ def member_path(name: str, kind: str) -> tuple[str, None] | tuple[None, str]:
     return "/".join(parts), None
 
 
+#: Put between a repeated path and its ordinal. No logical path of a file contains "//" (empty
+#: name components are dropped, file names cannot hold "/"), so a later member can never be
+#: named like an earlier duplicate, whatever its name: ``dup.jpg``, ``dup.jpg`` and
+#: ``dup.jpg [duplicate 2]`` keep distinct paths, each its own.
+DUPLICATE_MARK = " // duplicate "
+
+
 def unique_logical_path(path: str, taken: set[str]) -> str:
-    """``path``, or ``path [duplicate N]`` when it is already taken: archives may hold two
+    """``path``, or ``path // duplicate N`` when it is already taken: archives may hold two
     members of one name, and both are kept, named the same way by every walk of the exhibit."""
     if path not in taken:
         return path
     n = 2
-    while f"{path} [duplicate {n}]" in taken:
+    while f"{path}{DUPLICATE_MARK}{n}" in taken:
         n += 1
-    return f"{path} [duplicate {n}]"
+    return f"{path}{DUPLICATE_MARK}{n}"

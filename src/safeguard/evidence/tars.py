@@ -11,7 +11,7 @@ from functools import partial
 from typing import BinaryIO
 
 from safeguard.evidence.items import EvidenceError, utc_from_timestamp
-from safeguard.evidence.limits import RATIO_FLOOR_BYTES, EvidenceLimits
+from safeguard.evidence.limits import STREAM_RATIO_FLOOR_BYTES, EvidenceLimits
 from safeguard.evidence.members import (
     CHUNK_BYTES,
     EntryKind,
@@ -85,7 +85,7 @@ class _Meter:
                 "archive is skipped",
                 self.owner,
             )
-        if self.produced > RATIO_FLOOR_BYTES and self.produced > limits.max_ratio * max(
+        if self.produced > STREAM_RATIO_FLOOR_BYTES and self.produced > limits.max_ratio * max(
             self.counted.count, 1
         ):
             raise Stop(
@@ -96,6 +96,10 @@ class _Meter:
                 self.owner,
             )
         return data
+
+    def since(self, start: int) -> int:
+        """Compressed bytes taken in since the count was ``start``."""
+        return self.counted.count - start
 
     def close(self) -> None:
         self.inner.close()
@@ -183,7 +187,10 @@ def tar_entries(
                 break
             archive.members.clear()  # a stream of a million entries must not pile up here
             last = info.name
-            yield _member(archive, info)
+            member = _member(archive, info)
+            if meter is not None:
+                member.consumed = partial(meter.since, meter.counted.count)
+            yield member
         problem = _end_problem(getattr(archive, "safeguard_header_error", None), last)
         if problem:
             yield EvidenceError(logical_path, problem)

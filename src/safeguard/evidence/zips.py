@@ -13,7 +13,7 @@ from functools import partial
 from typing import BinaryIO
 
 from safeguard.evidence.items import EvidenceError, utc_from_timestamp
-from safeguard.evidence.limits import EvidenceLimits
+from safeguard.evidence.limits import RATIO_FLOOR_BYTES, EvidenceLimits
 from safeguard.evidence.members import (
     CHUNK_BYTES,
     Budget,
@@ -119,6 +119,8 @@ def zip_entries(
 
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Member:
     mode = info.external_attr >> 16 if info.create_system == _UNIX else 0
+    # zipfile cuts a name at its first NUL; the name as stored is kept so the walk refuses it.
+    name = info.orig_filename if "\x00" in info.orig_filename else info.filename
     kind, detail = EntryKind.FILE, ""
     if info.is_dir() or stat.S_ISDIR(mode):
         kind = EntryKind.DIRECTORY
@@ -128,7 +130,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Member:
         kind, detail = EntryKind.SPECIAL, _SPECIAL[stat.S_IFMT(mode)]
     return Member(
         archive="zip",
-        name=info.filename,
+        name=name,
         kind=kind,
         modified=zip_mtime(info.date_time, info.extra),
         declared_size=info.file_size,
@@ -213,6 +215,7 @@ def recover_members(
             compressed_size=data.compressed,
             encrypted=bool(flags & 0x1),
             chunks=data.chunks,
+            consumed=data.consumed,
         )
         try:
             following = data.following()
@@ -271,6 +274,11 @@ class _LocalData:
         self.zip64 = zip64
         self.limits = limits
         self.end: int | None = None if compressed is None else start + compressed
+        #: Compressed bytes the inflater has taken so far (for the ratio check).
+        self.taken = 0
+
+    def consumed(self) -> int:
+        return self.taken
 
     def chunks(self) -> Iterator[bytes]:
         if self.flags & 0x1:
@@ -332,8 +340,15 @@ class _LocalData:
                 if left is not None:
                     left -= len(data)
             chunk = inflater.decompress(data, CHUNK_BYTES)
+            self.taken = position - self.start - len(inflater.unconsumed_tail)
             produced += len(chunk)
-            if not keep and produced > self.limits.max_member_bytes:
+            if not keep and (
+                produced > self.limits.max_member_bytes
+                or (
+                    produced > RATIO_FLOOR_BYTES
+                    and produced > self.limits.max_ratio * max(self.taken, 1)
+                )
+            ):
                 return  # the end stays unknown: recovery stops here
             if chunk and keep:
                 yield chunk

@@ -26,10 +26,12 @@ def analyse_file(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_image_bytes: int = MAX_IMAGE_BYTES,
     chunk: int = DEFAULT_CHUNK,
+    previews: bool = False,
 ) -> FileFacts:
     """Digests, type, (for images) PDQ and EXIF, and (for videos) vPDQ, of one file.
 
     Images come from a single read; a video is read a second time by the decoder.
+    ``previews=True`` (the ingest) also makes a picture's review previews from the same decode.
 
     ``source`` is a path (opened read-only, without updating its access time where the OS
     allows), the file's bytes, or a readable binary stream (read from its current position).
@@ -41,19 +43,19 @@ def analyse_file(
         started = timing.now()
         digests = digest_bytes(data)
         timing.add("digest", started)
-        facts = _facts(digests, sniff(data[:HEAD_SIZE]), data, max_pixels)
+        facts = _facts(digests, sniff(data[:HEAD_SIZE]), data, max_pixels, previews)
         return add_video_facts(facts, data)  # videos: probe, vPDQ, keyframes
     if isinstance(source, str | os.PathLike):
         with _open_readonly(Path(source)) as stream:
             size = os.fstat(stream.fileno()).st_size
             whole = _read_whole_image(stream, size, max_image_bytes)
             if whole is not None:
-                facts = _from_bytes(whole, max_pixels, max_image_bytes)
+                facts = _from_bytes(whole, max_pixels, max_image_bytes, previews)
                 return add_video_facts(facts, whole)  # (only if it changed under us)
-            facts = _from_stream(stream, size, max_pixels, max_image_bytes, chunk)
+            facts = _from_stream(stream, size, max_pixels, max_image_bytes, chunk, previews)
             return add_video_facts(facts, stream)  # the same no-atime handle, read again
     start = stream_start(source)
-    facts = _from_stream(source, None, max_pixels, max_image_bytes, chunk)
+    facts = _from_stream(source, None, max_pixels, max_image_bytes, chunk, previews)
     return add_video_facts(facts, source, start=start)
 
 
@@ -79,18 +81,25 @@ def _read_whole_image(stream: BinaryIO, size: int, max_image_bytes: int) -> byte
     return data or b""
 
 
-def _from_bytes(data: bytes, max_pixels: int, max_image_bytes: int) -> FileFacts:
+def _from_bytes(
+    data: bytes, max_pixels: int, max_image_bytes: int, previews: bool = False
+) -> FileFacts:
     started = timing.now()
     digests = digest_bytes(data)
     timing.add("digest", started)
     sniffed = sniff(data[:HEAD_SIZE])
     if sniffed.kind is MediaKind.IMAGE and len(data) > max_image_bytes:
         return _too_big(digests, sniffed, max_image_bytes)  # it grew since its size was read
-    return _facts(digests, sniffed, data, max_pixels)
+    return _facts(digests, sniffed, data, max_pixels, previews)
 
 
 def _from_stream(
-    stream: BinaryIO, size_hint: int | None, max_pixels: int, max_image_bytes: int, chunk: int
+    stream: BinaryIO,
+    size_hint: int | None,
+    max_pixels: int,
+    max_image_bytes: int,
+    chunk: int,
+    previews: bool = False,
 ) -> FileFacts:
     digest = MultiDigest()
     started = timing.now()
@@ -118,7 +127,7 @@ def _from_stream(
         return _too_big(digests, sniffed, max_image_bytes)
     data = b"".join(kept) if kept else b""
     del kept
-    return _facts(digests, sniffed, data, max_pixels)
+    return _facts(digests, sniffed, data, max_pixels, previews)
 
 
 def _too_big(digests: Digests, sniffed: Sniffed, max_image_bytes: int) -> FileFacts:
@@ -132,12 +141,14 @@ def _too_big(digests: Digests, sniffed: Sniffed, max_image_bytes: int) -> FileFa
     )
 
 
-def _facts(digests: Digests, sniffed: Sniffed, data: bytes, max_pixels: int) -> FileFacts:
+def _facts(
+    digests: Digests, sniffed: Sniffed, data: bytes, max_pixels: int, previews: bool = False
+) -> FileFacts:
     image: ImageFacts | None = None
     error: str | None = None
     if sniffed.kind is MediaKind.IMAGE:
         try:
-            image = analyse_image(data, max_pixels=max_pixels)
+            image = analyse_image(data, max_pixels=max_pixels, previews=previews)
         except ImageError as exc:
             error = str(exc)
         except Exception as exc:  # a decoder bug must not stop an exhibit's ingest

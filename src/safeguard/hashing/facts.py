@@ -84,8 +84,10 @@ class ImageFacts:
     height: int
     #: Pillow's format name ("JPEG", "PNG", "HEIF", "MPO"...).
     format: str
-    #: PDQ of the stored pixels (no EXIF rotation applied), 64 lower-case hex characters.
-    pdq: str
+    #: PDQ of the stored pixels (no EXIF rotation applied), 64 lower-case hex characters; None
+    #: when the picture has no detail to hash (a constant hash, every bit equal, or quality 0:
+    #: such bits mean nothing and are never stored). ``pdq_quality`` is then 0.
+    pdq: str | None
     pdq_quality: int
     #: Eight PDQ hashes in ``pdqhash.compute_dihedral`` order: original, rotate 90, rotate 180,
     #: rotate 270, flip x, flip y, flip +1, flip -1. ``pdq_dihedral[0] == pdq``.
@@ -93,6 +95,8 @@ class ImageFacts:
     exif: ExifFacts = field(default_factory=ExifFacts)
     #: Frames or pages in the file; only the first is hashed.
     frames: int = 1
+    #: Review previews (thumb, full) made from the same decode, when asked for (the ingest).
+    previews: tuple[bytes, bytes] | None = None
 
 
 @dataclass(frozen=True, slots=True)

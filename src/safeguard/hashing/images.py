@@ -12,6 +12,11 @@ Policy:
 * The stored pixels are hashed as decoded. EXIF orientation is NOT applied, like the PDQ
   reference hasher; matching checks the eight dihedral variants, which cover any orientation.
   (HEIF transforms, which are part of the HEIF image itself, are applied by the decoder.)
+* A picture without detail gets no PDQ hash at all (``pdq`` None, quality 0): a constant hash
+  (every bit equal) or one of quality 0 (the bits of a flat picture are rounding noise) can never
+  be a meaningful match and is never stored silently.
+* 16-bit and 32-bit greyscale is scaled to 8 bits by the values actually present
+  (``pixels.scale_to_8bit``), so a 16-bit PNG holding 0-255 is not shifted to all zeros.
 * Alpha is dropped, palette/greyscale/CMYK/16-bit pixels become 8-bit RGB, and only the first
   frame of an animated or multi-page image is hashed (``ImageFacts.frames`` says how many).
 * A truncated or corrupt file is an error (``ImageDecodeError``), never silently padded:
@@ -41,6 +46,7 @@ from safeguard.hashing.exif import read_exif
 from safeguard.hashing.facts import ImageDecodeError, ImageFacts, ImageRejected
 from safeguard.hashing.pdq import pdq_from_array
 from safeguard.hashing.pixels import PDQ_MIN_SIDE, pdq_array, reduce_for_pdq, to_8bit
+from safeguard.hashing.previews import exif_orientation, preview_jpegs
 from safeguard.hashing.sniff import HEAD_SIZE, sniff
 
 pillow_heif.register_heif_opener()
@@ -74,13 +80,15 @@ def analyse_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     draft: bool = True,
+    previews: bool = False,
 ) -> ImageFacts:
     """Decode one image and compute its PDQ hash, quality, dihedral hashes and EXIF facts.
 
     ``draft=False`` decodes JPEGs at full scale and skips the reduction (slower; used to check
     that the fast path stays within a few bits). Raises ``ImageRejected`` for an image that
     declares more than ``max_pixels`` pixels and ``ImageDecodeError`` for anything that cannot
-    be decoded.
+    be decoded. ``previews=True`` also makes the review previews (``ImageFacts.previews``) from
+    the same decode; JPEGs are then decoded in colour (at the same reduced scale).
     """
     block = 0
     if isinstance(data, bytes | bytearray | memoryview):
@@ -91,12 +99,14 @@ def analyse_image(
     else:
         stream = data
     try:
-        return _analyse_stream(stream, max_pixels, draft, block)
+        return _analyse_stream(stream, max_pixels, draft, block, previews)
     except _DecodeAgainInSmallBlocks:  # only ever for data in memory (block > 0)
-        return _analyse_stream(io.BytesIO(data), max_pixels, draft, 0)  # type: ignore[arg-type]
+        return _analyse_stream(io.BytesIO(data), max_pixels, draft, 0, previews)  # type: ignore[arg-type]
 
 
-def _analyse_stream(stream: BinaryIO, max_pixels: int, draft: bool, block: int) -> ImageFacts:
+def _analyse_stream(
+    stream: BinaryIO, max_pixels: int, draft: bool, block: int, previews: bool = False
+) -> ImageFacts:
     started = timing.now()
     with _pillow_limits(None):
         img = _open(stream, _sniffed_format(stream))
@@ -112,7 +122,7 @@ def _analyse_stream(stream: BinaryIO, max_pixels: int, draft: bool, block: int) 
                 f"over the limit of {max_pixels:,}; not decoded"
             )
         with _pillow_limits(max_pixels):
-            return _analyse_open(img, fmt, width, height, draft, block)
+            return _analyse_open(img, fmt, width, height, draft, block, previews)
     finally:
         img.close()
 
@@ -147,8 +157,26 @@ def _open(stream: BinaryIO, sniffed: str) -> Image.Image:
         raise ImageDecodeError(f"cannot read {sniffed}image header: {_describe(exc)}") from exc
 
 
+def uses_reduced_decode(fmt: str, width: int, height: int) -> bool:
+    """Whether a picture is decoded at reduced scale (the fast path) rather than exactly.
+
+    Only JPEGs large enough for libjpeg's DCT scaling to apply (shorter side >= 1024, so that
+    the reduced picture keeps >= 512 px) take it. Smaller JPEGs decode in full and in colour, as
+    the PDQ reference does: there the fast path saved little time and cost up to 8 bits (a
+    straight-to-luma decode differs from RGB->luma on small, high-quality JPEGs; see
+    docs/performance.md for the measured distribution).
+    """
+    return fmt in _DRAFT_FORMATS and min(width, height) >= 2 * PDQ_MIN_SIDE
+
+
 def _analyse_open(
-    img: Image.Image, fmt: str, width: int, height: int, draft: bool, block: int = 0
+    img: Image.Image,
+    fmt: str,
+    width: int,
+    height: int,
+    draft: bool,
+    block: int = 0,
+    previews: bool = False,
 ) -> ImageFacts:
     started = timing.now()
     frames = _frames(img)  # before load: counting GIF frames seeks back to frame 0
@@ -157,15 +185,20 @@ def _analyse_open(
         if fmt in _DRAFT_FORMATS and min(block, _JPEG_BLOCK_MAX) > img.decodermaxblock:
             img.decodermaxblock = min(block, _JPEG_BLOCK_MAX)
             large_block = True
-        if draft and fmt in _DRAFT_FORMATS:
-            # Luma only (PDQ needs no more): libjpeg skips the chroma IDCT, upsampling and
-            # colour conversion. Within 0-2 bits of PDQ from RGB; CMYK JPEGs stay CMYK.
-            img.draft("L", (PDQ_MIN_SIDE, PDQ_MIN_SIDE))
+        if draft and uses_reduced_decode(fmt, width, height):
+            # Luma only when no previews are wanted (PDQ needs no more): libjpeg skips the
+            # chroma IDCT, upsampling and colour conversion; CMYK JPEGs stay CMYK. With
+            # previews, colour at the same scale: one decode serves both.
+            img.draft("RGB" if previews else "L", (PDQ_MIN_SIDE, PDQ_MIN_SIDE))
         img.load()
         pixels = to_8bit(img)
         if draft:
             pixels = reduce_for_pdq(pixels)
         started = timing.add("decode", started)
+        made: tuple[bytes, bytes] | None = None
+        if previews:
+            made = preview_jpegs(pixels, exif_orientation(img))
+            started = timing.add("previews", started)
         array = pdq_array(pixels)
         started = timing.add("pixels", started)
         del pixels
@@ -186,16 +219,27 @@ def _analyse_open(
         raise ImageDecodeError(f"cannot hash {fmt} image: {_describe(exc)}") from exc
     finally:
         timing.add("pdq", started)
+    constant = is_constant_hash(pdq.hex) or pdq.quality == 0
     return ImageFacts(
         width=width,
         height=height,
         format=fmt,
-        pdq=pdq.hex,
-        pdq_quality=pdq.quality,
-        pdq_dihedral=pdq.dihedral,
+        pdq=None if constant else pdq.hex,
+        pdq_quality=0 if constant else pdq.quality,
+        pdq_dihedral=() if constant else pdq.dihedral,
         exif=exif,
         frames=frames,
+        previews=made,
     )
+
+
+def is_constant_hash(pdq: str) -> bool:
+    """A PDQ hash whose bits are all equal: what a picture without detail (one flat value) gives.
+
+    Such a hash says nothing about the picture and would match every other flat picture, so it
+    is never stored (the item is then "not perceptually matchable" in the report).
+    """
+    return pdq.strip("0") == "" or pdq.strip("f") == ""
 
 
 def _frames(img: Image.Image) -> int:

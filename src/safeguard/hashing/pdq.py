@@ -22,6 +22,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from safeguard.domain.signals import DIHEDRAL_LABELS  # noqa: F401  (re-exported)
 from safeguard.hashing.pixels import pdq_array
 
 PDQ_HEX_LENGTH = 64
@@ -38,7 +39,6 @@ DIHEDRAL_ORDER: tuple[str, ...] = (
     "flip_plus1",
     "flip_minus1",
 )
-
 
 class PdqHash(NamedTuple):
     """A PDQ hash, its quality (0-100) and the hashes of the eight rotations/flips."""

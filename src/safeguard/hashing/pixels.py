@@ -23,14 +23,9 @@ def to_8bit(img: Image.Image) -> Image.Image:
     if mode == "La":
         return img.convert("LA").convert("L")
     if mode in _SIXTEEN_BIT or mode.startswith("I;16"):
-        return _array_to_l(np.asarray(img).astype(np.uint32) >> 8)
+        return _array_to_l(scale_to_8bit(np.asarray(img).astype(np.int64)))
     if mode in ("I", "I;32", "I;32L", "I;32B"):
-        arr = np.asarray(img.convert("I")).astype(np.int64)
-        peak = int(arr.max()) if arr.size else 0
-        if peak > 255:
-            # 16-bit data stored in 32 bits (16-bit PNG/TIFF greyscale) or wider: scale down.
-            arr = arr >> 8 if peak <= 0xFFFF else arr * 255 // max(peak, 1)
-        return _array_to_l(arr)
+        return _array_to_l(scale_to_8bit(np.asarray(img.convert("I")).astype(np.int64)))
     if mode == "F":
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
         if arr.size and float(arr.max()) <= 1.0:
@@ -38,6 +33,24 @@ def to_8bit(img: Image.Image) -> Image.Image:
         return _array_to_l(np.rint(arr))
     # P, PA, RGBA, RGBa, RGBX, CMYK, YCbCr, LAB, HSV...: Pillow's own conversion.
     return img.convert("RGB")
+
+
+def scale_to_8bit(arr: np.ndarray) -> np.ndarray:
+    """Integer greyscale of any depth as 0-255, scaled by the values actually present.
+
+    Values already within 0-255 are kept as they are (a 16-bit PNG holding 8-bit values must not
+    be shifted down to all zeros, which hashes to a constant); otherwise the range
+    ``[min, max]`` is stretched linearly to 0-255 (for data using the whole 16-bit range this is
+    the usual ``>> 8``; for 10- or 12-bit data it keeps the detail a fixed shift would lose).
+    """
+    if arr.size == 0:
+        return arr
+    low, high = int(arr.min()), int(arr.max())
+    if low >= 0 and high <= 255:
+        return arr
+    if high == low:
+        return np.zeros_like(arr)
+    return (arr - low) * 255 // (high - low)
 
 
 def _array_to_l(arr: np.ndarray) -> Image.Image:

@@ -13,7 +13,9 @@ from time import perf_counter
 #: read: bytes from the file; digest: MD5 + SHA-1 + SHA-256; decode: image header and pixels
 #: (reduced-scale for JPEG), conversion to 8-bit RGB and reduction; pixels: the RGB array for
 #: PDQ; pdq: PDQ and its 8 dihedral variants; exif: EXIF facts. (Video analysis is not split.)
-PHASES: tuple[str, ...] = ("read", "digest", "decode", "pixels", "pdq", "exif")
+PHASES: tuple[str, ...] = (
+    "read", "digest", "decode", "pixels", "pdq", "exif", "previews", "video"
+)  # fmt: skip
 
 _totals: dict[str, float] = dict.fromkeys(PHASES, 0.0)
 

@@ -105,6 +105,13 @@ class VideoFacts:
 # Opening
 
 
+#: The ingest's vPDQ sampling: every frame up to 30 frames a second (``frame_mod`` 1 at 30 fps and
+#: below, 2 at 60 fps). Sub-second trims of fast-moving video land between 1 fps samples (one
+#: frame apart is already ~28 bits on the synthetic test scenes), so a known video must be kept
+#: this densely for a trimmed copy to match it at any phase.
+DENSE_SECONDS_PER_HASH = 1.0 / 30.0
+
+
 def _open(source: Source) -> av.container.InputContainer:
     if isinstance(source, bytes | bytearray | memoryview):
         if len(source) == 0:
@@ -615,12 +622,16 @@ def keyframe_strip(source: Source, *, count: int = 8, width: int = 160) -> list[
 def analyse_video(
     source: Source,
     *,
-    seconds_per_hash: float = 1.0,
+    seconds_per_hash: float = DENSE_SECONDS_PER_HASH,
     strip_count: int = 8,
     strip_width: int = 160,
     threads: int = 0,
 ) -> VideoFacts:
     """Probe, vPDQ-hash and keyframe-strip a video in one open and one decoding pass.
+
+    The ingest hashes densely (every frame, at most 30 a second, ``DENSE_SECONDS_PER_HASH``) so
+    that what Safeguard stores and exports matches copies trimmed by a fraction of a second;
+    ``vpdq_hash`` keeps the reference's one frame a second by default.
 
     The strip frames come from the hashing pass itself (no seeking): at exactly evenly spaced
     times when the duration is known, else evenly spaced by frame count. Without a duration in

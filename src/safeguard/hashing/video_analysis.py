@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import BinaryIO
 
 from safeguard.domain.kinds import MediaKind
+from safeguard.hashing import timing
 from safeguard.hashing.facts import FileFacts
 from safeguard.hashing.video import Source, VideoDecodeError, analyse_video
 
@@ -52,6 +53,7 @@ def add_video_facts(
             source.seek(0)
         except (OSError, ValueError, AttributeError) as exc:
             return dataclasses.replace(facts, error=f"video not decoded: cannot re-read ({exc})")
+    started = timing.now()
     try:
         video = analyse_video(source, threads=decoder_threads() if threads is None else threads)
     except VideoDecodeError as exc:
@@ -61,6 +63,8 @@ def add_video_facts(
         return dataclasses.replace(
             facts, error=f"video analysis failed: {type(exc).__name__}: {exc}"
         )
+    finally:
+        timing.add("video", started)
     error = None
     if video.partial:
         error = (

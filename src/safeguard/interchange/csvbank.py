@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from safeguard.domain.categories import CategoryScheme, VicsProfile
+from safeguard.domain.csvcells import SafeWriter, read_cell
 from safeguard.domain.kinds import HashKind
 from safeguard.domain.known import BankRecord, RecordError
 from safeguard.interchange._values import (
@@ -65,6 +66,19 @@ LONG_COLUMNS: tuple[str, ...] = (
 
 _KIND_BY_LENGTH = {32: HashKind.MD5, 40: HashKind.SHA1}
 
+#: Most physical lines one CSV row may span (quoted line breaks): an unclosed quote must not
+#: make the reader gather the rest of the file into one row.
+MAX_ROW_LINES = 1000
+#: Most cells one row may hold.
+MAX_CELLS = 1000
+
+
+class _RowTooLong(ValueError):
+    """A row spans more than ``MAX_ROW_LINES`` lines: reading stops."""
+
+    def __init__(self, first: int) -> None:
+        super().__init__(f"CSV row starting on line {first} spans more than {MAX_ROW_LINES} lines")
+
 
 class _Lines:
     """Decoded physical lines for csv.reader, remembering which ones were not valid UTF-8."""
@@ -72,9 +86,13 @@ class _Lines:
     def __init__(self, path: Path) -> None:
         self._raw = iter_raw_lines(path)
         self.bad: dict[int, str] = {}
+        #: The last physical line of the previous row, set by the reader's user.
+        self.row_end = 0
 
     def __iter__(self) -> Iterator[str]:
         for number, raw in self._raw:
+            if number - self.row_end > MAX_ROW_LINES:
+                raise _RowTooLong(self.row_end + 1)
             if raw is None:
                 self.bad[number] = f"line is longer than {MAX_LINE_BYTES} bytes"
                 yield "\ufffd\n"  # a placeholder row, so the line is reported
@@ -99,7 +117,9 @@ class _Row:
 
     def __call__(self, name: str) -> str:
         index = self._columns.get(name)
-        return self._cells[index] if index is not None and index < len(self._cells) else ""
+        if index is None or index >= len(self._cells):
+            return ""
+        return read_cell(self._cells[index])
 
 
 def _category(text: str, categories: CategoryScheme, profile: VicsProfile, default: str) -> str:
@@ -178,15 +198,18 @@ def _columns(cells: list[str]) -> dict[str, int]:
 
 def _check_header(path: Path) -> None:
     """Raise ValueError unless the first non-blank row names a hash column (or there is none)."""
+    lines = _Lines(path)
+    reader = csv.reader(iter(lines))
     try:
-        for cells in csv.reader(iter(_Lines(path))):
+        for cells in reader:
+            lines.row_end = reader.line_num
             if any(cell.strip() for cell in cells):
                 if not CSV_HASH_COLUMNS & _columns(cells).keys():
                     raise ValueError(
                         f"{path}: CSV header has no 'hash' column (nor md5, sha1, sha256, pdq)"
                     )
                 return
-    except csv.Error as exc:
+    except (csv.Error, _RowTooLong) as exc:
         raise ValueError(f"{path}: unreadable CSV header: {exc}") from exc
 
 
@@ -211,15 +234,26 @@ def _rows(
     end = 0
     while True:
         first = end + 1
+        lines.row_end = end
         try:
             cells = next(reader)
         except StopIteration:
+            return
+        except _RowTooLong:
+            yield RecordError(
+                first,
+                f"row spans more than {MAX_ROW_LINES} lines (an unclosed quote?); stopped here",
+                stopped=True,
+            )
             return
         except csv.Error as exc:
             end = reader.line_num
             yield RecordError(first, f"malformed CSV: {exc}")
             continue
         end = reader.line_num
+        if len(cells) > MAX_CELLS:
+            yield RecordError(first, f"row has {len(cells)} cells, more than {MAX_CELLS}")
+            continue
         if not any(cell.strip() for cell in cells):
             continue
         if columns is None:
@@ -241,7 +275,7 @@ def _flag(value: bool) -> str:
 
 def write_csv(records: Iterable[BankRecord], out: TextIO) -> int:
     """Write the wide shape (see the module docstring); open ``out`` with ``newline=""``."""
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(COLUMNS)
     count = 0
     for record in records:

@@ -47,11 +47,12 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 import ijson
+from ijson.common import ObjectBuilder
 
 from safeguard.config import vics_profile
 from safeguard.domain.categories import VicsProfile
 from safeguard.domain.kinds import HashKind
-from safeguard.domain.known import BankRecord, ExtraHash, RecordError
+from safeguard.domain.known import BankRecord, ExtraHash, MediaFileFacts, RecordError
 from safeguard.domain.signals import signal_types
 from safeguard.interchange._values import (
     DEFAULT_PROFILE,
@@ -94,6 +95,57 @@ _NOT_AN_OBJECT = frozenset(
 
 # --- reading ---------------------------------------------------------------------------------
 
+#: Deepest nesting of JSON arrays and objects read: a media entry needs about six levels. A
+#: hostile file nested 200,000 deep otherwise costs memory growing with the square of the depth.
+MAX_DEPTH = 64
+#: Most JSON events (values, keys, brackets) one media entry may hold: about 160,000 vPDQ frames.
+MAX_ENTRY_EVENTS = 1_000_000
+#: Most bytes read without the parser producing an event: bounds one string or number token.
+MAX_TOKEN_BYTES = 16 << 20
+#: Bytes handed to the parser at a time. It makes every event of a chunk before the depth check
+#: sees the first, so a chunk of opening brackets must stay small.
+READ_BYTES = 4096
+
+
+class _Metered:
+    """The file as the JSON parser reads it, refusing a token longer than ``MAX_TOKEN_BYTES``.
+
+    ``quiet`` counts bytes read since the parser last produced an event; the event loop resets
+    it. The parser buffers an unfinished token whole, so this bounds its memory.
+    """
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f = f
+        self.quiet = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.f.read(min(size, READ_BYTES) if size is not None and size >= 0 else READ_BYTES)
+        self.quiet += len(data)
+        if self.quiet > MAX_TOKEN_BYTES:
+            raise ValueError(
+                f"a single JSON value is longer than {MAX_TOKEN_BYTES} bytes (MAX_TOKEN_BYTES)"
+            )
+        return data
+
+
+class TooDeep(ValueError):
+    """The JSON nests deeper than ``MAX_DEPTH``: reading stops."""
+
+
+def _events(f: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
+    """``ijson.parse`` events, refusing nesting deeper than ``MAX_DEPTH`` before it costs."""
+    metered = _Metered(f)
+    depth = 0
+    for prefix, event, value in ijson.parse(metered, use_float=True):
+        metered.quiet = 0
+        if event == "start_map" or event == "start_array":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise TooDeep(f"JSON nested more than {MAX_DEPTH} levels deep; stopped")
+        elif event == "end_map" or event == "end_array":
+            depth -= 1
+        yield prefix, event, value
+
 
 @dataclass(frozen=True)
 class _Layout:
@@ -121,7 +173,7 @@ def _layout(f: IO[bytes]) -> _Layout:
     value_key: str | None = None
     media_key: str | None = None
     candidate: str | None = None
-    events = ijson.parse(f)
+    events = _events(f)
     try:
         first = next(events, None)
         if first is None or first[1] != "start_map":
@@ -149,7 +201,7 @@ def _layout(f: IO[bytes]) -> _Layout:
                 break
             elif prefix == item and event == "end_map":
                 break
-    except ijson.JSONError as exc:
+    except (ijson.JSONError, ValueError) as exc:
         if value_key is None:
             raise ValueError(f"not valid VICS JSON: {exc}") from exc
         # A fault inside the first entry is reported by the main pass, against that entry.
@@ -162,15 +214,14 @@ def _layout(f: IO[bytes]) -> _Layout:
 
 
 def _late_context(f: IO[bytes], start: int) -> str | None:
-    """The context URL of a file that writes it after ``value``: a full (C-speed) scan."""
-    for key in _CONTEXT_KEYS:
-        f.seek(start)
-        try:
-            found = next(ijson.items(f, key), None)
-        except ijson.JSONError:
-            return None
-        if isinstance(found, str):
-            return found
+    """The context URL of a file that writes it after ``value``: a full, depth-bounded scan."""
+    f.seek(start)
+    try:
+        for prefix, event, value in _events(f):
+            if event == "string" and prefix.lower() in _CONTEXT_KEYS:
+                return value
+    except (ijson.JSONError, ValueError):
+        return None
     return None
 
 
@@ -311,18 +362,46 @@ def read_vics(path: Path, profile: str | None) -> Iterator[BankRecord | RecordEr
     return _entries(path, layout.prefix, resolve_profile(name))
 
 
+def _items(f: IO[bytes], prefix: str) -> Iterator[Any]:
+    """The values at ``prefix`` (as ``ijson.items``), each built from at most
+    ``MAX_ENTRY_EVENTS`` events and never nested deeper than ``MAX_DEPTH``."""
+    builder: ObjectBuilder | None = None
+    count = 0
+    for current, event, value in _events(f):
+        if builder is None:
+            if current != prefix:
+                continue
+            if event in ("start_map", "start_array"):
+                builder, count = ObjectBuilder(), 0
+            else:
+                yield value
+                continue
+        count += 1
+        if count > MAX_ENTRY_EVENTS:
+            raise ValueError(f"an entry holds more than {MAX_ENTRY_EVENTS} JSON values; stopped")
+        builder.event(event, value)
+        if current == prefix and event in ("end_map", "end_array"):
+            yield builder.value
+            builder = None
+
+
 def _entries(path: Path, prefix: str, profile: VicsProfile) -> Iterator[BankRecord | RecordError]:
     with _open(path) as f:
         index = 0
         try:
-            for entry in ijson.items(f, prefix, use_float=True):
+            for entry in _items(f, prefix):
                 index += 1
                 try:
                     yield media_record(entry, profile)
                 except ValueError as exc:
-                    yield RecordError(index, str(exc))
-        except ijson.JSONError as exc:
-            yield RecordError(index + 1, f"invalid JSON after entry {index}, stopped: {exc}")
+                    yield RecordError(index, str(exc), "entry")
+        except (ijson.JSONError, ValueError) as exc:
+            yield RecordError(
+                index + 1,
+                f"invalid or over-limit JSON after entry {index}, stopped: {exc}",
+                "entry",
+                stopped=True,
+            )
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -385,7 +464,27 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
         entry["VPDQ"] = [frame_json(frame) for frame in record.vpdq]
     if record.segments:
         entry["Segments"] = [segment_json(segment, profile) for segment in record.segments]
+    if record.files:
+        entry["MediaFiles"] = [media_file_json(file) for file in record.files]
     return entry
+
+
+def media_file_json(file: MediaFileFacts) -> dict[str, Any]:
+    """A VICS MediaFile: name and path, file-system times, Deleted/Unallocated/PhysicalLocation."""
+    folder, _, name = file.path.rpartition("/")
+    item: dict[str, Any] = {"FileName": name, "FilePath": folder}
+    for key, value in (
+        ("Created", file.created),
+        ("Written", file.written),
+        ("Accessed", file.accessed),
+    ):
+        if value is not None:
+            item[key] = value
+    item["Deleted"] = file.deleted
+    item["Unallocated"] = file.unallocated
+    if file.physical_location is not None:
+        item["PhysicalLocation"] = file.physical_location
+    return item
 
 
 def write_vics(

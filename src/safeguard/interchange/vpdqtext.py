@@ -17,7 +17,11 @@ from safeguard.domain.kinds import HashKind
 from safeguard.domain.known import BankRecord, RecordError, VideoFrameHash
 from safeguard.interchange._values import parse_hash
 from safeguard.interchange._video import frame_line, parse_frame
-from safeguard.interchange.formats import BOM
+from safeguard.interchange.hashlists import MAX_LINE_BYTES, iter_raw_lines
+
+#: Most frames one vPDQ file may hold (every frame of a 9-hour video at 30 fps): the frames are
+#: held in memory to make one record.
+MAX_FRAMES = 1_000_000
 
 _DIGEST_COMMENTS = {"md5": HashKind.MD5, "sha1": HashKind.SHA1, "sha256": HashKind.SHA256}
 
@@ -25,28 +29,35 @@ _DIGEST_COMMENTS = {"md5": HashKind.MD5, "sha1": HashKind.SHA1, "sha256": HashKi
 def read_vpdq(path: Path, category: str) -> Iterator[BankRecord | RecordError]:
     """The file as one video record of ``category`` (bad lines are RecordErrors, then skipped).
 
-    Raises ValueError at once when no line is a vPDQ frame.
+    Raises ValueError at once when no line is a vPDQ frame, or when the file holds more than
+    ``MAX_FRAMES`` frames. Lines longer than ``MAX_LINE_BYTES`` are reported, never held.
     """
     frames: list[VideoFrameHash] = []
     digests: dict[str, str] = {}
     errors: list[RecordError] = []
-    with Path(path).open("r", encoding="utf-8", errors="replace", newline=None) as f:
-        for number, raw in enumerate(f, start=1):
-            line = raw.removeprefix(BOM.decode("utf-8")).strip()
-            if not line:
-                continue
-            if line.startswith("#"):
-                words = line[1:].split()
-                kind = _DIGEST_COMMENTS.get(words[0].lower()) if len(words) == 2 else None
-                if kind is not None:
-                    try:
-                        digests[kind.value] = parse_hash(words[1], kind)
-                    except ValueError as exc:
-                        errors.append(RecordError(number, str(exc)))
-                continue
-            try:
-                frames.append(parse_frame(line))
-            except ValueError as exc:
+    for number, raw in iter_raw_lines(Path(path)):
+        if raw is None:
+            if len(errors) < MAX_FRAMES:
+                errors.append(RecordError(number, f"line is longer than {MAX_LINE_BYTES} bytes"))
+            continue
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        if len(frames) >= MAX_FRAMES:
+            raise ValueError(f"{path}: more than {MAX_FRAMES} vPDQ frames (MAX_FRAMES)")
+        if line.startswith("#"):
+            words = line[1:].split()
+            kind = _DIGEST_COMMENTS.get(words[0].lower()) if len(words) == 2 else None
+            if kind is not None:
+                try:
+                    digests[kind.value] = parse_hash(words[1], kind)
+                except ValueError as exc:
+                    errors.append(RecordError(number, str(exc)))
+            continue
+        try:
+            frames.append(parse_frame(line))
+        except ValueError as exc:
+            if len(errors) < MAX_FRAMES:
                 errors.append(RecordError(number, str(exc)))
     if not frames:
         raise ValueError(f"{path}: no vPDQ lines 'frame,quality,hash,timestamp'")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -10,11 +9,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from safeguard.domain.csvcells import SafeDictWriter
 from safeguard.reports.case_report import CaseReport, Tally, format_runtime
 
-FORMATS = ("text", "json", "csv", "html")
+FORMATS = ("text", "json", "csv", "html", "pdf")
 
 
 def _tally_rows(tally: Tally) -> list[dict[str, Any]]:
@@ -65,6 +66,11 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
             "runtime": format_runtime(report.videos.runtime_s),
         },
         "first_generation": report.first_generation,
+        "awaiting_confirmation": report.awaiting_confirmation,
+        "review_policy": {
+            **dataclasses.asdict(report.policy),
+            "statement": report.policy.describe(),
+        },
         "exhibits": [
             {
                 **{k: v for k, v in dataclasses.asdict(s).items() if k not in ("images", "videos")},
@@ -74,7 +80,11 @@ def as_dict(report: CaseReport) -> dict[str, Any]:
             for s in report.exhibits
         ],
         "automatic_grades": [dataclasses.asdict(c) for c in report.citations],
+        "schedule": [dataclasses.asdict(line) for line in report.schedule],
+        "could_not_be_viewed": [dataclasses.asdict(u) for u in report.unviewable],
         "errors": [dataclasses.asdict(e) for e in report.errors],
+        "not_perceptually_matchable": [dataclasses.asdict(n) for n in report.not_matchable],
+        "recovered_files": [dataclasses.asdict(r) for r in report.recovered],
     }
 
 
@@ -103,13 +113,43 @@ CSV_FIELDS = (
     "error",
     "runtime",
     "clip",
+    "orientation",
+    "deleted",
+    "unallocated",
+    "carved",
+    "physical_offset",
+    "inode",
+    "created",
+    "modified",
+    "accessed",
+    "changed",
+    "detail",
+    "method",
+    "basis",
+    "flags",
+    "size",
 )
+
+#: Spreadsheets run a cell that starts with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: formula starters get a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _image_detail(image: dict[str, Any]) -> str:
+    """The acquisition metadata as one "key: value; ..." cell."""
+    return "; ".join(f"{k}: {v}" for k, v in image.items() if v not in (None, ""))
 
 
 def render_csv(report: CaseReport) -> str:
     """One table: 'count' rows per exhibit/kind/category, 'grade' rows, 'error' rows."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     scopes = [("(case)", report.images, report.videos)] + [
         (s.reference, s.images, s.videos) for s in report.exhibits
@@ -150,19 +190,76 @@ def render_csv(report: CaseReport) -> str:
                 "hash_kind": c.hash_kind,
                 "distance": c.distance,
                 "clip": c.clip or "",
+                "orientation": c.orientation or "",
+            }
+        )
+    for n in report.not_matchable:
+        writer.writerow(
+            {
+                "record": "not_perceptually_matchable",
+                "exhibit": n.exhibit,
+                "kind": "image",
+                "sha256": n.sha256,
+                "paths": "|".join(n.paths),
+                "error": n.reason,
+            }
+        )
+    for line in report.schedule:
+        writer.writerow(
+            {
+                "record": "schedule",
+                "exhibit": line.exhibit,
+                "kind": line.kind,
+                "category": line.category,
+                "label": line.label,
+                "sha256": line.sha256,
+                "paths": "|".join(line.paths),
+                "modified": "|".join(line.modified),
+                "method": line.method,
+                "basis": line.basis,
+                "flags": "|".join(line.flags),
+                "size": line.size if line.size is not None else "",
+                "runtime": format_runtime(line.runtime_s) if line.runtime_s else "",
+            }
+        )
+    for u in report.unviewable:
+        writer.writerow(
+            {
+                "record": "not_viewable",
+                "exhibit": u.exhibit,
+                "kind": u.kind,
+                "sha256": u.sha256,
+                "paths": "|".join(u.paths),
+                "error": u.reason,
             }
         )
     for e in report.errors:
         writer.writerow({"record": "error", "exhibit": e.exhibit, "path": e.path, "error": e.error})
+    for s in report.exhibits:
+        if s.image is not None:
+            writer.writerow(
+                {
+                    "record": "image",
+                    "exhibit": s.reference,
+                    "detail": _image_detail(dataclasses.asdict(s.image)),
+                }
+            )
+    for r in report.recovered:
+        writer.writerow(
+            {
+                "record": "recovered",
+                **{k: v for k, v in dataclasses.asdict(r).items() if k in CSV_FIELDS},
+            }
+        )
     return out.getvalue()
 
 
-def render_html(report: CaseReport) -> str:
+def render_html(report: CaseReport, paged: bool = False) -> str:
     env = Environment(
         loader=PackageLoader("safeguard.reports", "templates"),
         autoescape=select_autoescape(["html"]),
     )
-    return env.get_template("case_report.html").render(report=as_dict(report))
+    return env.get_template("case_report.html").render(report=as_dict(report), paged=paged)
 
 
 def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
@@ -170,7 +267,7 @@ def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
     for column in ("Category", "Unique items", "Files") + (("Runtime",) if video else ()):
         table.add_column(column, justify="left" if column == "Category" else "right")
     for row in tally["by_category"]:
-        cells = [row["label"], f"{row['unique_items']:,}", f"{row['files']:,}"]
+        cells = [escape(row["label"]), f"{row['unique_items']:,}", f"{row['files']:,}"]
         table.add_row(*cells, *([row["runtime"]] if video else []))
     if video:
         table.add_section()
@@ -180,11 +277,84 @@ def _table(title: str, tally: dict[str, Any], video: bool) -> Table:
     return table
 
 
+_IMAGE_ROWS = (
+    ("Format", "format"),
+    ("Segments", "segments"),
+    ("Media size (bytes)", "media_size"),
+    ("Case number", "case_number"),
+    ("Evidence number", "evidence_number"),
+    ("Examiner", "examiner"),
+    ("Description", "description"),
+    ("Notes", "notes"),
+    ("Acquired", "acquired"),
+    ("Acquisition tool", "acquisition_tool"),
+    ("Acquisition OS", "acquisition_os"),
+    ("Stored MD5", "stored_md5"),
+    ("Stored SHA-1", "stored_sha1"),
+    ("Verification", "verification"),
+    ("Verification detail", "verification_detail"),
+    ("Computed MD5", "computed_md5"),
+    ("Computed SHA-1", "computed_sha1"),
+    ("Verified at", "verified_at"),
+)
+
+
+def _image_table(exhibit: str, image: Any, deleted: int, carved: int) -> Table:
+    table = Table(title=escape(f"Disk image of {exhibit}"), title_justify="left")
+    table.add_column("Field")
+    table.add_column("Value", overflow="fold")
+    values = dataclasses.asdict(image)
+    for label, key in _IMAGE_ROWS:
+        value = values[key]
+        if key == "verification" and value is None:
+            value = "not verified (ingest with --verify)"
+        if value not in (None, ""):
+            table.add_row(label, escape(str(value)))
+    table.add_row("Deleted files recovered", f"{deleted:,}")
+    table.add_row("Carved files", f"{carved:,}")
+    return table
+
+
+def _recovered_table(report: CaseReport) -> Table:
+    table = Table(
+        title=f"Deleted and carved files ({len(report.recovered):,})", title_justify="left"
+    )
+    for column in ("Exhibit", "Path", "Flags", "Physical offset", "Inode/MFT", "Times (UTC)"):
+        table.add_column(column, overflow="fold")
+    for r in report.recovered:
+        flags = ", ".join(
+            name for name, on in (
+                ("deleted", r.deleted), ("unallocated", r.unallocated), ("carved", r.carved)
+            ) if on
+        )  # fmt: skip
+        times = "\n".join(
+            f"{label} {value}"
+            for label, value in (
+                ("created", r.created),
+                ("modified", r.modified),
+                ("accessed", r.accessed),
+                ("changed", r.changed),
+            )
+            if value
+        )
+        table.add_row(
+            escape(r.exhibit),
+            escape(r.path),
+            flags,
+            "" if r.physical_offset is None else f"{r.physical_offset:,}",
+            "" if r.inode is None else str(r.inode),
+            times,
+        )
+    return table
+
+
 def render_text(report: CaseReport, width: int = 160) -> str:
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     data = as_dict(report)
-    console.print(f"Case {report.case}" + (f" - {report.title}" if report.title else ""))
-    console.print(report.summary_sentence())
+    # Every outside string (case and exhibit references, paths, bank values, error messages
+    # quoting file names) is escaped: Rich reads "[...]" as markup.
+    console.print(escape(f"Case {report.case}" + (f" - {report.title}" if report.title else "")))
+    console.print(escape(report.summary_sentence()))
     console.print(_table("Images", data["images"], False))
     if data["videos"]["by_category"]:
         console.print(_table("Videos", data["videos"], True))
@@ -197,23 +367,28 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         "Groups",
         "Conflicting",
         "Not media",
+        "Not perceptually matchable",
         "Errors",
         "State",
     ):
         exhibits.add_column(column)
     for s in report.exhibits:
         exhibits.add_row(
-            s.reference,
+            escape(s.reference),
             f"{s.files:,}",
             f"{s.unique_media:,}",
             f"{s.first_generation:,}",
             f"{s.near_duplicate_groups:,}",
             f"{s.conflicting:,}",
             f"{s.not_media:,}",
+            f"{s.not_perceptually_matchable:,}",
             f"{s.errors:,}",
-            s.state,
+            escape(s.state),
         )
     console.print(exhibits)
+    for s in report.exhibits:
+        if s.image is not None:
+            console.print(_image_table(s.reference, s.image, s.deleted_files, s.carved_files))
     grades = Table(title=f"Automatic grades ({len(report.citations):,})", title_justify="left")
     grades.add_column("SHA-256", no_wrap=True, min_width=64)
     for column in ("Category", "Bank entry", "Match", "Distance", "Paths"):
@@ -224,26 +399,93 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         )
         grades.add_row(
             c.sha256,
-            c.category,
-            entry,
-            f"{c.match_kind}/{c.hash_kind}" + (f"\n{c.clip}" if c.clip else ""),
+            escape(c.category),
+            escape(entry),
+            escape(
+                f"{c.match_kind}/{c.hash_kind}"
+                + (f"\n{c.clip}" if c.clip else "")
+                + (f"\n{c.orientation}" if c.orientation else "")
+            ),
             str(c.distance),
-            "\n".join(c.paths),
+            escape("\n".join(c.paths)),
         )
     console.print(grades)
+    if report.not_matchable:
+        weak = Table(
+            title=f"Not perceptually matchable ({len(report.not_matchable):,}): "
+            "digest matches only",
+            title_justify="left",
+        )
+        weak.add_column("Exhibit")
+        weak.add_column("SHA-256", no_wrap=True, min_width=64)
+        weak.add_column("Why", overflow="fold")
+        weak.add_column("Paths", overflow="fold")
+        for n in report.not_matchable:
+            weak.add_row(n.exhibit, n.sha256, n.reason, "\n".join(n.paths))
+        console.print(weak)
+    if report.recovered:
+        console.print(_recovered_table(report))
+    console.print(report.policy.describe())
+    schedule = Table(
+        title=f"Schedule of graded items ({len(report.schedule):,})", title_justify="left"
+    )
+    schedule.add_column("SHA-256", no_wrap=True, min_width=64)
+    for column in ("Exhibit", "Category", "How graded", "Flags", "Paths and dates"):
+        schedule.add_column(column, overflow="fold")
+    for line in report.schedule:
+        schedule.add_row(
+            line.sha256,
+            line.exhibit,
+            line.category,
+            f"{line.method}" + (f"\n{line.basis}" if line.basis else ""),
+            ", ".join(line.flags) or "-",
+            "\n".join(
+                f"{p} ({d or 'no date'})" for p, d in zip(line.paths, line.modified, strict=False)
+            ),
+        )
+    console.print(schedule)
+    if report.unviewable:
+        unseen = Table(
+            title=f"Could not be viewed ({len(report.unviewable):,}): for the examiner",
+            title_justify="left",
+        )
+        for column in ("Exhibit", "SHA-256", "Paths", "Why"):
+            unseen.add_column(column, overflow="fold")
+        for u in report.unviewable:
+            unseen.add_row(u.exhibit, u.sha256, "\n".join(u.paths), u.reason)
+        console.print(unseen)
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
         errors.add_column("Exhibit")
         errors.add_column("Path", overflow="fold")
         errors.add_column("Error", overflow="fold")
         for e in report.errors:
-            errors.add_row(e.exhibit, e.path, e.error)
+            errors.add_row(escape(e.exhibit), escape(e.path), escape(e.error))
         console.print(errors)
     return console.file.getvalue()
 
 
-def render(report: CaseReport, fmt: str) -> str:
-    renderers = {"text": render_text, "json": render_json, "csv": render_csv, "html": render_html}
+def render_pdf(report: CaseReport) -> bytes:
+    """The HTML report laid out as an A4 PDF by WeasyPrint (the ``pdf`` extra; it needs the
+    Pango libraries, which ``./run`` installs when missing)."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as error:  # OSError: Pango missing
+        raise RuntimeError(
+            f"PDF output needs WeasyPrint and Pango ({error}); run ./run setup"
+        ) from None
+    return HTML(string=render_html(report, paged=True)).write_pdf()
+
+
+def render(report: CaseReport, fmt: str) -> str | bytes:
+    """The report in one of FORMATS: text for all but "pdf", which is bytes."""
+    renderers = {
+        "text": render_text,
+        "json": render_json,
+        "csv": render_csv,
+        "html": render_html,
+        "pdf": render_pdf,
+    }
     if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return renderers[fmt](report)

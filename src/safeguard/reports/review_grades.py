@@ -27,3 +27,15 @@ def final_review_grades(session: Session, exhibit_id: int) -> dict[int, str]:
         )
     )
     return dict(rows.all())
+
+
+def final_review_outcomes(session: Session, exhibit_id: int) -> dict[int, ReviewOutcome]:
+    """media id -> the final review outcome (votes, method, flags) of the exhibit's items."""
+    rows = session.scalars(
+        select(ReviewOutcome).where(
+            ReviewOutcome.exhibit_id == exhibit_id,
+            ReviewOutcome.state == "final",
+            ReviewOutcome.category.is_not(None),
+        )
+    )
+    return {r.media_id: r for r in rows}

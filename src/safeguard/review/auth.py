@@ -10,7 +10,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from safeguard.store import audit
 from safeguard.store import users as user_store
 from safeguard.store.review_models import User, WebSession
 
@@ -56,29 +55,17 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def locked_until(
-    session: Session, user: User, max_failures: int, lockout: timedelta
-) -> datetime | None:
-    """When the user may next try to sign in, if ``max_failures`` sign-ins failed in a row
-    within ``lockout`` (counted from the audit log, so every server process agrees); else None.
+def check_password(stored_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored_hash`` (a dummy hash when there is no account, so
+    the work is the same either way). Slow on purpose: call it holding no lock."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
 
-    A successful sign-in ends a run of failures; the lock lifts ``lockout`` after the failure
-    that completed the run.
-    """
-    if max_failures <= 0:
-        return None
-    now = datetime.now(UTC)
-    failures: list[str] = []
-    for at, action in audit.recent_actions(
-        session, user.id, ("login", "login_failed"), now - lockout
-    ):
-        if action == "login":
-            break
-        failures.append(at)
-    if len(failures) < max_failures:
-        return None
-    completed = datetime.strptime(failures[max_failures - 1], "%Y-%m-%dT%H:%M:%S.%fZ")
-    return completed.replace(tzinfo=UTC) + lockout
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)
 
 
 def _token_hash(token: str) -> str:
@@ -108,6 +95,18 @@ def resume_session(
     if now - last_seen > timedelta(seconds=60):
         row.last_seen_at = now
     return row, user
+
+
+def session_is_live(session: Session, token: str, idle_minutes: int) -> bool:
+    """Whether a cookie token names a live session of an active user (reads only)."""
+    row = user_store.find_session(session, _token_hash(token))
+    if row is None:
+        return False
+    last_seen = row.last_seen_at.replace(tzinfo=row.last_seen_at.tzinfo or UTC)
+    if datetime.now(UTC) - last_seen > timedelta(minutes=idle_minutes):
+        return False
+    user = session.get(User, row.user_id)
+    return user is not None and user.active
 
 
 def end_session(session: Session, token: str) -> None:

@@ -30,13 +30,14 @@ class BreakState:
 
 
 def exposure(session: Session, user_id: int, now: datetime | None = None) -> Exposure:
-    """Reveals and full views since midnight and since Monday (UTC)."""
+    """Items revealed or viewed full size since midnight and since Monday (UTC); a reveal and a
+    full view of the same item count once."""
     now = now or datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week = day - timedelta(days=day.weekday())
     return Exposure(
-        audit.count_since(session, user_id, EXPOSURES, day),
-        audit.count_since(session, user_id, EXPOSURES, week),
+        audit.items_seen_since(session, user_id, EXPOSURES, day),
+        audit.items_seen_since(session, user_id, EXPOSURES, week),
     )
 
 
@@ -45,10 +46,35 @@ def break_state(
 ) -> BreakState:
     now = now or datetime.now(UTC)
     since = web_session.break_at.replace(tzinfo=web_session.break_at.tzinfo or UTC)
-    reveals = audit.count_since(session, web_session.user_id, EXPOSURES, since)
+    reveals = audit.items_seen_since(session, web_session.user_id, EXPOSURES, since)
     minutes = int((now - since).total_seconds() // 60)
     due = reveals >= settings.break_after_reveals or minutes >= settings.break_after_minutes
     return BreakState(due, reveals, minutes)
+
+
+def break_message(state: BreakState) -> str:
+    """The break prompt's sentence, in words that read right for any count and time. Pure."""
+    n = state.reveals_since_break
+    items = f"{n} image{'s' if n != 1 else ''}"
+    minutes = state.minutes_since_break
+    if minutes < 1:
+        when = "less than a minute ago"
+    elif minutes < 120:
+        when = f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    else:
+        when = f"{minutes // 60} hours {minutes % 60} minutes ago"
+    return f"You have looked at {items} unblurred since your last break, {when}."
+
+
+class BreakRequired(PermissionError):
+    """The unit enforces breaks and one is due: no more unblurred views until it is taken."""
+
+
+def require_no_break_due(
+    session: Session, web_session: WebSession, settings: ReviewSettings
+) -> None:
+    if settings.enforce_breaks and break_state(session, web_session, settings).due:
+        raise BreakRequired("a break is due: take it before revealing more")
 
 
 def take_break(session: Session, web_session: WebSession, user: User) -> None:

@@ -1,11 +1,14 @@
 """Review previews: small pictures of the items that need a person, kept in the case store.
 
-The store holds hashes and metadata; the pixels stay in the exhibit (read-only). After an ingest,
-:func:`prepare_case` walks each exhibit once and, for the pictures whose media needs review,
-stores a colour "thumb" (at most 320 px) and "full" (at most 1024 px) JPEG in ``media_previews``,
-after checking that the bytes still hash to the media's SHA-256. The web server derives the
-blurred greyscale version from the thumb on request (:func:`blurred`); the unblurred bytes leave
-the server only when a reviewer deliberately reveals an item, and every reveal is audited.
+The store holds hashes and metadata; the pixels stay in the exhibit (read-only). The ingest
+workers make a colour "thumb" (at most 320 px) and "full" (at most 1024 px) JPEG of every
+picture from the decode they already do (``hashing.previews``) and the ingest keeps those of the
+items that need review in ``media_previews``. :func:`prepare_case` is the fallback for pictures
+that have none (stores made before, or an ingest run with previews off): it walks the exhibit
+and stores them after checking that the bytes still hash to the media's SHA-256. The web server
+derives the blurred greyscale version from the thumb on request (:func:`blurred`); the unblurred
+bytes leave the server only when a reviewer deliberately reveals an item, and every reveal is
+audited.
 """
 
 from __future__ import annotations
@@ -16,20 +19,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageFilter
 from sqlalchemy import select
 
 from safeguard.evidence import EvidenceError, EvidenceLimits, iter_evidence
 from safeguard.evidence.names import unique_logical_path
+from safeguard.hashing.previews import FULL_PX, THUMB_PX, exif_orientation, preview_jpegs
 from safeguard.store.cases import get_case
 from safeguard.store.database import session_scope
 from safeguard.store.models import Exhibit, FileRecord
 from safeguard.store.previews import preview_counts, put_previews
 from safeguard.store.review_items import review_items
 from safeguard.store.review_models import FULL, THUMB
-
-THUMB_PX = 320
-FULL_PX = 1024
+from safeguard.triage.retention import accepts_previews
 
 
 @dataclass
@@ -53,11 +55,9 @@ def make_previews(
     """(thumb, full) colour JPEGs of a picture's first frame, upright as EXIF says."""
     with Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (full_px, full_px))
-        image = ImageOps.exif_transpose(source).convert("RGB")
-    image.thumbnail((full_px, full_px), Image.Resampling.LANCZOS)
-    full = _jpeg(image)
-    image.thumbnail((thumb_px, thumb_px), Image.Resampling.LANCZOS)
-    return _jpeg(image), full
+        orientation = exif_orientation(source)
+        image = source.convert("RGB")
+    return preview_jpegs(image, orientation, thumb_px, full_px)
 
 
 def blurred(jpeg: bytes) -> bytes:
@@ -87,7 +87,8 @@ def _prepare_exhibit(
                 put_previews(session, pending)
             pending.clear()
 
-    for found in iter_evidence(root, EvidenceLimits()):
+    carve = any(path.startswith("$Carved/") for path in wanted)  # carved out of a disk image
+    for found in iter_evidence(root, EvidenceLimits(), carve=carve):
         if isinstance(found, EvidenceError) and found.logical_path in seen:
             continue
         path = unique_logical_path(found.logical_path, seen)
@@ -124,14 +125,25 @@ def _prepare_exhibit(
 
 
 def prepare_case(
-    case_reference: str, database_url: str | None = None, batch: int = 32
+    case_reference: str,
+    database_url: str | None = None,
+    batch: int = 32,
+    exhibit_reference: str | None = None,
 ) -> PrepareSummary:
-    """Store previews for every picture of the case that needs review and has none yet."""
+    """Store previews for every picture of the case (or of one exhibit of it) that needs review
+    and has none yet. The counts are of that scope: a picture in two exhibits counts in each."""
     summary = PrepareSummary()
     with session_scope(database_url) as session:
         case = get_case(session, case_reference)
+        if not accepts_previews(session, case.id):
+            summary.problems.append(f"case {case_reference} is purged: no previews are stored")
+            return summary
         items = [
-            i for i in review_items(session, case.id) if i.kind == "image" and not i.undecodable
+            i
+            for i in review_items(session, case.id)
+            if i.kind == "image"
+            and not i.undecodable
+            and (exhibit_reference is None or i.exhibit == exhibit_reference)
         ]
         have = preview_counts(session, {i.media_id for i in items}, THUMB)
         by_exhibit: dict[int, dict[int, str]] = defaultdict(dict)

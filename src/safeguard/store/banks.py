@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from safeguard.domain.known import BankRecord, ExtraHash
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.models import Bank, BankEntry
+from safeguard.store.shared_state import bump_bank_version
 from safeguard.store.video import has_video_parts, insert_bank_entries, with_video_parts
 
 _RECORD_FIELDS = (
@@ -71,6 +72,7 @@ def create_bank(
     bank = Bank(name=name, scheme=scheme, source=source, format=format)
     session.add(bank)
     session.flush()
+    bump_bank_version(session)
     return bank
 
 
@@ -83,7 +85,9 @@ def get_bank(session: Session, name: str) -> Bank:
 
 def set_enabled(session: Session, name: str, enabled: bool) -> Bank:
     bank = get_bank(session, name)
-    bank.enabled = enabled
+    if bank.enabled != enabled:
+        bank.enabled = enabled
+        bump_bank_version(session)
     return bank
 
 
@@ -96,6 +100,7 @@ def retire_bank(session: Session, name: str, stamp: str) -> Bank:
     bank.name = f"{name} (replaced {stamp})"
     bank.enabled = False
     session.flush()
+    bump_bank_version(session)
     return bank
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from safeguard.hashing import FileFacts
 from safeguard.store.bulk import insert_ignoring_duplicates
 from safeguard.store.models import FileRecord, Media
+from safeguard.store.previews import put_previews
+from safeguard.store.review_models import FULL, THUMB
 from safeguard.store.video import store_video_facts
 
 
@@ -25,6 +27,15 @@ class IngestedFile:
     modified: datetime | None
     facts: FileFacts | None
     error: str | None
+    #: File-system facts of a file inside a disk image (see FileRecord).
+    created: datetime | None = None
+    accessed: datetime | None = None
+    changed: datetime | None = None
+    inode: int | None = None
+    deleted: bool = False
+    unallocated: bool = False
+    carved: bool = False
+    physical_offset: int | None = None
 
 
 def media_row(facts: FileFacts) -> dict:
@@ -47,7 +58,7 @@ def media_row(facts: FileFacts) -> dict:
             height=image.height,
             pdq=image.pdq,
             pdq_quality=image.pdq_quality,
-            pdq_dihedral=" ".join(image.pdq_dihedral),
+            pdq_dihedral=" ".join(image.pdq_dihedral) or None,
             exif_make=exif.make,
             exif_model=exif.model,
             exif_serial=exif.serial,
@@ -89,6 +100,17 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
         session,
         {ids[f.facts.digests.sha256]: f.facts.video for f in files if f.facts and f.facts.video},
     )
+    # Review previews the workers made from their decode (pruned after matching to the items
+    # that need a person: ``store.previews.drop_unneeded_previews``).
+    put_previews(
+        session,
+        [
+            (ids[f.facts.digests.sha256], kind, 0, jpeg)
+            for f in files
+            if f.facts and f.facts.image and f.facts.image.previews
+            for kind, jpeg in zip((THUMB, FULL), f.facts.image.previews, strict=True)
+        ],
+    )
     records = [
         {
             "exhibit_id": exhibit_id,
@@ -98,6 +120,14 @@ def store_batch(session: Session, exhibit_id: int, files: Sequence[IngestedFile]
             "size": f.size,
             "modified": f.modified,
             "error": f.error,
+            "created": f.created,
+            "accessed": f.accessed,
+            "changed": f.changed,
+            "inode": f.inode,
+            "deleted": f.deleted,
+            "unallocated": f.unallocated,
+            "carved": f.carved,
+            "physical_offset": f.physical_offset,
         }
         for f in files
     ]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +106,19 @@ class FileRecord(Base):
     modified: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: Why this file could not be read or was rejected (traversal, bomb, unreadable...).
     error: Mapped[str | None] = mapped_column(Text)
+    # File-system facts of a file inside a disk image (migration 0017); None for folders.
+    created: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accessed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Metadata change time (ext ctime, NTFS MFT entry modified).
+    changed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Inode or MFT entry number.
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    #: VICS MediaFile flags: Deleted, Unallocated; and whether a carver found it.
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unallocated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    carved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: VICS PhysicalLocation: byte offset in the image of the first byte (carved: where found).
+    physical_offset: Mapped[int | None] = mapped_column(BigInteger)
 
     media: Mapped[Media | None] = relationship()
 
@@ -197,6 +211,13 @@ class DupGroup(Base):
     size: Mapped[int] = mapped_column(Integer)
 
 
+from safeguard.store import hardening_models as _hardening_models  # noqa: E402,F401  (issue 11)
+from safeguard.store import image_models as _image_models  # noqa: E402,F401  (disk images)
+from safeguard.store import outcome_models as _outcome_models  # noqa: E402,F401  (actions, stats)
+from safeguard.store import referral_models as _referral_models  # noqa: E402,F401  (referrals)
 from safeguard.store import review_models as _review_models  # noqa: E402,F401  (review tables)
 from safeguard.store import server_models as _server_models  # noqa: E402,F401  (API tokens)
+from safeguard.store import shared_models as _shared_models  # noqa: E402,F401  (shared state)
+from safeguard.store import subject_models as _subject_models  # noqa: E402,F401  (subjects)
 from safeguard.store import video_models as _video_models  # noqa: E402,F401  (video tables)
+from safeguard.store import workstation_models as _workstation_models  # noqa: E402,F401  (skips, notes)

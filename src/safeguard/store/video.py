@@ -16,6 +16,7 @@ from safeguard.domain.known import BankRecord, Segment, VideoFrameHash
 from safeguard.hashing.video import FrameHash, VideoFacts
 from safeguard.store.bulk import insert_ignoring_duplicates
 from safeguard.store.models import Bank, BankEntry
+from safeguard.store.sealed import seal, unseal
 from safeguard.store.video_models import (
     KEYFRAME,
     BankSegment,
@@ -45,8 +46,13 @@ def store_video_facts(session: Session, videos: Mapping[int, VideoFacts]) -> Non
         for media_id, facts in sorted(videos.items())
         for f in facts.frames
     ]
-    previews = [
-        {"media_id": media_id, "kind": KEYFRAME, "idx": idx, "jpeg": jpeg}
+    previews = [  # sealed at rest, like review previews (store/sealed.py)
+        {
+            "media_id": media_id,
+            "kind": KEYFRAME,
+            "idx": idx,
+            "jpeg": seal(session, media_id, KEYFRAME, idx, jpeg),
+        }
         for media_id, facts in sorted(videos.items())
         for idx, jpeg in enumerate(facts.keyframes)
     ]
@@ -72,11 +78,11 @@ def media_frames(session: Session, media_ids: Iterable[int]) -> dict[int, list[F
 def keyframes(session: Session, media_id: int) -> list[bytes]:
     """The keyframe strip of a video (JPEGs, in time order); empty when there is none."""
     query = (
-        select(MediaPreview.jpeg)
+        select(MediaPreview.idx, MediaPreview.jpeg)
         .where(MediaPreview.media_id == media_id, MediaPreview.kind == KEYFRAME)
         .order_by(MediaPreview.idx)
     )
-    return list(session.scalars(query))
+    return [unseal(session, media_id, KEYFRAME, idx, blob) for idx, blob in session.execute(query)]
 
 
 # --- banks -----------------------------------------------------------------------------------

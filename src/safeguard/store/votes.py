@@ -155,3 +155,28 @@ def add_split(session: Session, exhibit_id: int, media_id: int, user_id: int) ->
     session.add(ReviewSplit(exhibit_id=exhibit_id, media_id=media_id, user_id=user_id))
     session.flush()
     return True
+
+
+def my_votes(session: Session, user_id: int, exhibit_ids: Iterable[int]) -> list[Vote]:
+    ids = list(exhibit_ids)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Vote).where(Vote.user_id == user_id, Vote.exhibit_id.in_(ids)).order_by(Vote.id)
+        )
+    )
+
+
+def remove_vote(session: Session, exhibit_id: int, media_id: int, user_id: int) -> Vote | None:
+    """Delete one reviewer's vote on an item (under the item's lock); returns what was removed."""
+    lock_item(session, exhibit_id, media_id)
+    vote = session.scalar(
+        select(Vote).where(
+            Vote.exhibit_id == exhibit_id, Vote.media_id == media_id, Vote.user_id == user_id
+        )
+    )
+    if vote is not None:
+        session.delete(vote)
+        session.flush()
+    return vote

@@ -7,10 +7,11 @@ therefore ends, once re-run, with exactly the rows of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -18,13 +19,22 @@ from typing import TypeVar
 
 from safeguard.domain.progress import NoProgress, Progress
 from safeguard.evidence import EvidenceError, EvidenceItem, EvidenceLimits, iter_evidence
+from safeguard.evidence.images import ImageError, describe_image, verify_image
+from safeguard.evidence.items import FileOrigin
 from safeguard.evidence.names import unique_logical_path
+from safeguard.evidence.walk import disk_image_kind
 from safeguard.hashing import FileFacts, analyse_file, timing
 from safeguard.hashing.video_analysis import empty_video_error
+from safeguard.store import audit
 from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
+from safeguard.store.images import record_image, record_verification
+from safeguard.store.models import Exhibit
+from safeguard.store.previews import drop_unneeded_previews, exhibit_preview_count
+from safeguard.store.review_models import FULL, THUMB
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
+from safeguard.triage.workers import Done, WorkerPool, local_pool
 
 
 @dataclass(frozen=True)
@@ -36,12 +46,23 @@ class IngestOptions:
     batch: int = 256
     limits: EvidenceLimits = field(default_factory=EvidenceLimits)
     matching: MatchOptions = field(default_factory=MatchOptions)
+    #: The workers make every picture's review previews from their own decode (one pass: no
+    #: second read, digest or decode); those no one needs are dropped after matching.
+    previews: bool = True
+    #: Carve pictures and videos out of a disk image's free space (PhotoRec).
+    carve: bool = False
+    #: Hash a disk image end to end against its stored acquisition hashes before the walk.
+    verify: bool = False
+    #: A Ray cluster to hash on instead of local processes (``ray://HOST:PORT``, ``HOST:PORT``
+    #: or ``auto``); needs the ``cluster`` extra. ``workers`` is then ignored.
+    cluster: str | None = None
 
 
 #: Keys of ``IngestSummary.timings``. Wall seconds of this process: total, walk (the evidence
-#: walk), wait (for worker results), store (setup, batches and annotations) and match (matching
-#: and grouping). Seconds summed over the worker processes (they overlap each other and the
-#: above): ``workers.busy`` (analysing files) and its parts ``workers.<phase>`` for each of
+#: walk), wait (for worker results), store (setup, batches and annotations), match (matching
+#: and grouping) and previews (dropping the previews no one needs, counting the rest). Seconds
+#: summed over the worker processes (they overlap each other and the above): ``workers.busy``
+#: (analysing files) and its parts ``workers.<phase>`` for each of
 #: ``safeguard.hashing.timing.PHASES``.
 TIMINGS: tuple[str, ...] = (
     "total",
@@ -49,6 +70,7 @@ TIMINGS: tuple[str, ...] = (
     "wait",
     "store",
     "match",
+    "previews",
     "workers.busy",
     *(f"workers.{phase}" for phase in timing.PHASES),
 )
@@ -61,8 +83,30 @@ class IngestSummary:
     files_stored: int = 0
     files_already_stored: int = 0
     errors: int = 0
+    #: Pictures of this exhibit that need review and have their previews (made by the workers).
+    previews: int = 0
+    #: For a disk image: its format and, with ``verify``, the verification result.
+    image: ImageSummary | None = None
     #: Where the time went, in seconds (see ``TIMINGS``); a few clock reads per file.
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+    #: Files analysed by each node (host name, or host/node id on a cluster).
+    nodes: dict[str, int] = field(default_factory=dict)
+    #: Wall seconds from the first task sent to the last result taken (for files/s per node).
+    hashing_seconds: float = 0.0
+
+    def node_rates(self) -> dict[str, float]:
+        """Files per second of each node over the hashing phase."""
+        wall = self.hashing_seconds or 1e-9
+        return {node: files / wall for node, files in sorted(self.nodes.items())}
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    format: str
+    media_size: int
+    #: None unless verified: "verified", "mismatch", "unreadable", "computed".
+    verification: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +119,8 @@ class _Task:
     data: bytes | None
     #: fs_path is a temporary spill of a large archive member, removed once analysed.
     temporary: bool
+    previews: bool = True
+    origin: FileOrigin | None = None
 
     def discard(self) -> None:
         if self.temporary and self.fs_path is not None:
@@ -84,7 +130,7 @@ class _Task:
 def _analyse(task: _Task) -> tuple[FileFacts | None, str | None]:
     try:
         source = task.data if task.data is not None else task.fs_path
-        facts = analyse_file(source)
+        facts = analyse_file(source, previews=task.previews)
         return facts, empty_video_error(facts, task.logical_path)  # a 0-byte "x.mp4" is an error
     except OSError as error:
         return None, f"could not read file: {error.strerror or error}"
@@ -122,20 +168,24 @@ def _timed(items: Iterable[_T], timings: dict[str, float], key: str) -> Iterator
         yield item
 
 
-class _InlineExecutor(Executor):
-    """Runs tasks in this process: for one worker, and for debugging."""
+def _in_memory(task: _Task) -> _Task:
+    """A spilled archive member as bytes, for workers that cannot see this host's temp folder."""
+    if not task.temporary or task.fs_path is None:
+        return task
+    return dataclasses.replace(task, fs_path=None, data=task.fs_path.read_bytes(), temporary=False)
 
-    def submit(self, fn, /, *args, **kwargs):  # noqa: ANN001, ANN201
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # noqa: BLE001
-            future.set_exception(error)
-        return future
+
+def worker_pool(options: IngestOptions, root: Path) -> WorkerPool:
+    """Local processes, or a Ray cluster when ``options.cluster`` names one."""
+    if options.cluster:
+        from safeguard.triage.cluster import RayPool  # the optional extra, imported on demand
+
+        return RayPool(options.cluster, root)
+    return local_pool(options.workers)
 
 
 def _count_files(root: Path) -> int | None:
-    if root.is_file():
+    if root.is_file() or disk_image_kind(root) is not None:
         return None
     return sum(len(files) for _, _, files in os.walk(root))
 
@@ -150,11 +200,16 @@ class _Annotation:
 
 
 def _walk(
-    root: Path, limits: EvidenceLimits, done: set[str], summary: IngestSummary
+    root: Path,
+    limits: EvidenceLimits,
+    done: set[str],
+    summary: IngestSummary,
+    previews: bool = True,
+    carve: bool = False,
 ) -> Iterator[_Task | IngestedFile | _Annotation]:
     """Tasks for files still to analyse, rows for rejected entries, and annotations."""
     seen: set[str] = set()
-    for seq, found in enumerate(iter_evidence(root, limits)):
+    for seq, found in enumerate(iter_evidence(root, limits, carve=carve)):
         if isinstance(found, EvidenceError) and found.logical_path in seen:
             yield _Annotation(found.logical_path, found.message)
             continue
@@ -170,8 +225,90 @@ def _walk(
             yield IngestedFile(seq, path, None, None, None, found.message)
             continue
         yield _Task(
-            seq, path, found.size, found.modified, found.fs_path, found.data, found.temporary
+            seq,
+            path,
+            found.size,
+            found.modified,
+            found.fs_path,
+            found.data,
+            found.temporary,
+            previews,
+            found.origin,
         )
+
+
+def _ingested(task: _Task, facts: FileFacts | None, error: str | None) -> IngestedFile:
+    origin = task.origin or FileOrigin()
+    return IngestedFile(
+        task.seq,
+        task.logical_path,
+        task.size,
+        task.modified,  # type: ignore[arg-type]
+        facts,
+        error,
+        created=origin.created,
+        accessed=origin.accessed,
+        changed=origin.changed,
+        inode=origin.inode,
+        deleted=origin.deleted,
+        unallocated=origin.unallocated,
+        carved=origin.carved,
+        physical_offset=origin.physical_offset,
+    )
+
+
+def _record_image(
+    root: Path,
+    kind: str,
+    exhibit_id: int,
+    verify: bool,
+    progress: Progress,
+    database_url: str | None,
+) -> ImageSummary:
+    """Store the image's acquisition metadata and, if asked, verify it (audited)."""
+    try:
+        facts = describe_image(root, kind)
+    except ImageError as error:
+        return ImageSummary(kind, 0, "unreadable" if verify else None, str(error))
+    with session_scope(database_url) as session:
+        record_image(
+            session,
+            exhibit_id,
+            format=facts.format,
+            segments=facts.segments,
+            media_size=facts.media_size,
+            bytes_per_sector=facts.bytes_per_sector,
+            stored_md5=facts.stored_md5,
+            stored_sha1=facts.stored_sha1,
+            headers=facts.headers,
+        )
+    if not verify:
+        return ImageSummary(facts.format, facts.media_size)
+    progress.phase("verifying", facts.media_size)
+    try:
+        result = verify_image(root, kind, progress.advance)
+    except ImageError as error:
+        result = None
+        outcome = ("unreadable", str(error), None, None)
+    else:
+        outcome = (result.result, result.detail, result.md5, result.sha1)
+    with session_scope(database_url) as session:
+        record_verification(session, exhibit_id, *outcome)
+        exhibit = session.get(Exhibit, exhibit_id)
+        audit.append(
+            session,
+            "image_verify",
+            case_id=exhibit.case_id if exhibit else None,
+            detail={
+                "exhibit": exhibit.reference if exhibit else exhibit_id,
+                "format": facts.format,
+                "result": outcome[0],
+                "detail": outcome[1],
+                "md5": outcome[2],
+                "sha1": outcome[3],
+            },
+        )
+    return ImageSummary(facts.format, facts.media_size, outcome[0], outcome[1])
 
 
 def ingest_exhibit(
@@ -197,10 +334,14 @@ def ingest_exhibit(
     summary = IngestSummary(exhibit_id=exhibit_id)
     timings = summary.timings
     timings["store"] += perf_counter() - started
+    image_kind = disk_image_kind(root)
+    if image_kind is not None:
+        summary.image = _record_image(
+            root, image_kind, exhibit_id, options.verify, progress, database_url
+        )
+    pool = worker_pool(options, root)
     progress.phase("hashing", _count_files(root))
-    executor: Executor = (
-        ProcessPoolExecutor(options.workers) if options.workers > 1 else _InlineExecutor()
-    )
+    node_done = getattr(progress, "node_done", None)
     batch: list[IngestedFile] = []
 
     def flush() -> None:
@@ -214,27 +355,37 @@ def ingest_exhibit(
             progress.advance(len(batch))
             batch.clear()
 
-    def collect(tasks: list[_Task], future: Future) -> None:
+    def collect(tasks: list[_Task], future: Future[Done]) -> None:
         waiting = perf_counter()
-        results, spent = future.result()
+        done = future.result()
+        results, spent = done.value
         timings["wait"] += perf_counter() - waiting
+        summary.nodes[done.node] = summary.nodes.get(done.node, 0) + len(tasks)
+        if node_done is not None:
+            node_done(done.node, len(tasks))
         for key, seconds in spent.items():
             timings[key] = timings.get(key, 0.0) + seconds
         for task, (facts, error) in zip(tasks, results, strict=True):
             task.discard()
-            batch.append(
-                IngestedFile(task.seq, task.logical_path, task.size, task.modified, facts, error)
-            )  # type: ignore[arg-type]
+            batch.append(_ingested(task, facts, error))
         if len(batch) >= options.batch:
             flush()
 
     annotations: list[_Annotation] = []
-    in_flight: deque[tuple[list[_Task], Future]] = deque()
-    max_in_flight = max(2, options.workers * 4)
+    in_flight: deque[tuple[list[_Task], Future[Done]]] = deque()
     chunk: list[_Task] = []
+
+    def send(tasks: list[_Task]) -> None:
+        shipped = tasks if pool.sees_local_files else [_in_memory(t) for t in tasks]
+        in_flight.append((tasks, pool.submit(_analyse_chunk, shipped)))
+
+    hashing = perf_counter()
     try:
-        with executor:
-            for item in _timed(_walk(root, options.limits, done, summary), timings, "walk"):
+        try:
+            walk = _walk(
+                root, options.limits, done, summary, options.previews, carve=options.carve
+            )
+            for item in _timed(walk, timings, "walk"):
                 if isinstance(item, IngestedFile):
                     batch.append(item)
                     continue
@@ -243,14 +394,17 @@ def ingest_exhibit(
                     continue
                 chunk.append(item)
                 if len(chunk) >= options.chunk:
-                    in_flight.append((chunk, executor.submit(_analyse_chunk, chunk)))
+                    send(chunk)
                     chunk = []
-                while len(in_flight) >= max_in_flight:
+                while len(in_flight) >= pool.capacity:
                     collect(*in_flight.popleft())
             if chunk:
-                in_flight.append((chunk, executor.submit(_analyse_chunk, chunk)))
+                send(chunk)
             while in_flight:
                 collect(*in_flight.popleft())
+        finally:
+            pool.close()
+        summary.hashing_seconds = perf_counter() - hashing
         flush()
         annotating = perf_counter()
         with session_scope(database_url) as session:
@@ -264,5 +418,10 @@ def ingest_exhibit(
     matching = perf_counter()
     match_exhibit(exhibit_id, options.matching, progress=progress, database_url=database_url)
     timings["match"] += perf_counter() - matching
+    pruning = perf_counter()
+    with session_scope(database_url) as session:
+        drop_unneeded_previews(session, exhibit_id, (THUMB, FULL))
+        summary.previews = exhibit_preview_count(session, exhibit_id)
+    timings["previews"] += perf_counter() - pruning
     timings["total"] += perf_counter() - started
     return summary

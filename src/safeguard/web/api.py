@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from safeguard.reports.case_report import build_case_report
 from safeguard.reports.render import as_dict
 from safeguard.review import grading, media
 from safeguard.review.access import CAN_MODERATE, CAN_REVIEW, require_case, require_role
-from safeguard.review.exposure import take_break
+from safeguard.review.exposure import BreakRequired, require_no_break_due, take_break
 from safeguard.review.queue import moderation_queue, review_queue
 from safeguard.store import users as user_store
 from safeguard.web.deps import (
@@ -28,6 +28,7 @@ from safeguard.web.views import (
     KEY_PATTERN,
     GradeIn,
     ModerateIn,
+    NoteIn,
     SplitIn,
     card_json,
     wellbeing,
@@ -64,7 +65,7 @@ def summary(case_id: int, request: Request, who: SignedIn) -> dict[str, Any]:
     with store(request) as session:
         case = require_case(session, user_of(session, who), case_id)
         data = as_dict(build_case_report(session, case.reference))
-    for key in ("automatic_grades", "errors"):
+    for key in ("automatic_grades", "errors", "schedule", "could_not_be_viewed"):
         data.pop(key, None)
     for section in data["exhibits"]:
         section.pop("source", None)
@@ -77,14 +78,21 @@ def queue(
     request: Request,
     who: SignedIn,
     limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
 ) -> dict[str, Any]:
-    """Cards waiting for this reviewer's vote, in queue order."""
+    """Cards waiting for this reviewer's vote, in queue order (skipped cards last); ``total``
+    counts them all, so a client pages with ``offset`` until it has ``total``."""
     with store(request) as session:
         user = user_of(session, who)
         require_role(user, CAN_REVIEW)
         case = require_case(session, user, case_id)
-        cards = review_queue(session, case.id, user.id)
-        return {"total": len(cards), "cards": [card_json(case.id, c) for c in cards[:limit]]}
+        cards = review_queue(session, case.id, user.id, settings_of(request).policy)
+        page = cards[offset : offset + limit]
+        return {
+            "total": len(cards),
+            "offset": offset,
+            "cards": [card_json(case.id, c) for c in page],
+        }
 
 
 @router.get("/cases/{case_id}/moderation")
@@ -94,7 +102,8 @@ def moderation(case_id: int, request: Request, who: SignedIn) -> dict[str, Any]:
         user = user_of(session, who)
         require_role(user, CAN_MODERATE)
         case = require_case(session, user, case_id)
-        return {"cards": [card_json(case.id, c) for c in moderation_queue(session, case.id)]}
+        cards = moderation_queue(session, case.id, settings_of(request).policy)
+        return {"cards": [card_json(case.id, c) for c in cards]}
 
 
 @router.get(
@@ -126,6 +135,10 @@ def _reveal(
     with store(request, write=True) as session:
         user = user_of(session, who)
         case = require_case(session, user, case_id)
+        try:
+            require_no_break_due(session, web_session_of(session, who), settings_of(request))
+        except BreakRequired as error:
+            raise HTTPException(status_code=423, detail=str(error)) from None
         images = media.reveal(session, user, case, exhibit_id, media_id, full=full)
         state = wellbeing(session, who, settings_of(request))
     return {
@@ -172,9 +185,55 @@ def grade(
     with store(request, write=True) as session:
         user = user_of(session, who)
         case = require_case(session, user, case_id)
-        required = settings_of(request).votes_required
+        required = settings_of(request).policy
         outcomes = grading.vote_card(session, user, case, key, body.grade(), required)
     return {"key": key, "states": [o.state for o in outcomes]}
+
+
+@router.post("/cases/{case_id}/cards/{key}/undo")
+def undo(case_id: int, key: CardKey, request: Request, who: Checked) -> dict[str, Any]:
+    """Take back this reviewer's votes on a card whose grade is not final yet (audited)."""
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        case = require_case(session, user, case_id)
+        policy = settings_of(request).policy
+        outcomes = grading.withdraw_votes(session, user, case, key, policy)
+    return {"key": key, "states": [o.state for o in outcomes]}
+
+
+@router.post("/cases/{case_id}/cards/{key}/change")
+def change(
+    case_id: int, key: CardKey, body: GradeIn, request: Request, who: Checked
+) -> dict[str, Any]:
+    """Replace this reviewer's votes on a card whose grade is not final yet (audited)."""
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        case = require_case(session, user, case_id)
+        policy = settings_of(request).policy
+        outcomes = grading.change_votes(session, user, case, key, body.grade(), policy)
+    return {"key": key, "states": [o.state for o in outcomes]}
+
+
+@router.post("/cases/{case_id}/cards/{key}/skip")
+def skip(case_id: int, key: CardKey, request: Request, who: Checked) -> dict[str, Any]:
+    """Remember that this reviewer skipped the card: it stays last in their queue."""
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        case = require_case(session, user, case_id)
+        grading.skip_card(session, user, case, key, settings_of(request).policy)
+    return {"key": key, "skipped": True}
+
+
+@router.post("/cases/{case_id}/items/{exhibit_id}/{media_id}/notes")
+def note(
+    case_id: int, exhibit_id: int, media_id: int, body: NoteIn, request: Request, who: Checked
+) -> dict[str, Any]:
+    """A reviewer's note on one item (audited)."""
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        case = require_case(session, user, case_id)
+        grading.add_note(session, user, case, exhibit_id, media_id, body.text)
+    return {"exhibit_id": exhibit_id, "media_id": media_id, "text": body.text.strip()}
 
 
 @router.post("/cases/{case_id}/cards/{key}/split")
@@ -189,7 +248,8 @@ def split(
     with store(request, write=True) as session:
         user = user_of(session, who)
         case = require_case(session, user, case_id)
-        new_key = grading.split_off(session, user, case, key, body.media_id)
+        policy = settings_of(request).policy
+        new_key = grading.split_off(session, user, case, key, body.media_id, policy)
     return {"key": key, "new_key": new_key}
 
 
@@ -205,7 +265,7 @@ def moderate(
     with store(request, write=True) as session:
         user = user_of(session, who)
         case = require_case(session, user, case_id)
-        required = settings_of(request).votes_required
+        required = settings_of(request).policy
         outcomes = grading.moderate(session, user, case, key, body.grade(), required, body.note)
     return {"key": key, "states": [o.state for o in outcomes]}
 

@@ -10,15 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
+from safeguard.referrals.service import NotPermitted, Refused
 from safeguard.review.access import NotAllowed
 from safeguard.review.grading import ReviewError
+from safeguard.review.media import AuthorityRequired
 from safeguard.review.settings import ReviewSettings
 from safeguard.store.database import database_url as default_url
 from safeguard.store.database import upgrade
+from safeguard.store.providers import RequestNotFound
+from safeguard.store.referrals import ReferralNotFound
 from safeguard.web.deps import LoginRequired, SignedIn
+from safeguard.web.limits import BodyLimit
 
 STATIC = Path(__file__).with_name("static")
 #: The only files the static route serves (name -> media type).
@@ -61,6 +68,7 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     app.state.database_url = database_url or default_url()
     upgrade(app.state.database_url)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)  # outermost: bodies are bounded and authenticated first
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> Response:
@@ -70,7 +78,28 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
 
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, _: NotAllowed) -> Response:
+        if not _wants_json(request):
+            return pages.error_page(request, 404)
         return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(AuthorityRequired)
+    async def _authority(request: Request, error: AuthorityRequired) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(NotPermitted)
+    @app.exception_handler(ReferralNotFound)
+    @app.exception_handler(RequestNotFound)
+    async def _referral_not_found(request: Request, _: Exception) -> Response:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, error: Refused) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _wants_json(request) or error.status_code not in pages.ERRORS:
+            return await http_exception_handler(request, error)
+        return pages.error_page(request, error.status_code)
 
     @app.exception_handler(ReviewError)
     async def _conflict(request: Request, error: ReviewError) -> Response:
@@ -91,10 +120,40 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     app.include_router(pages.router)
     app.include_router(api.router)
     from safeguard.web import admin_api, lookup_api  # the server: lookups, administration
+    from safeguard.web import referrals as referral_web  # the referral hub
+
+    app.include_router(referral_web.pages)
+    app.include_router(referral_web.router)
 
     app.include_router(lookup_api.router)
     app.include_router(admin_api.router)
+    from safeguard.web import subjects_web  # subjects, priority, packages
+
+    app.include_router(subjects_web.api)
+    app.include_router(subjects_web.pages)
+    _outcome_routes(app)
     return app
+
+
+def _outcome_routes(app: FastAPI) -> None:
+    """Actions, outcomes and statistics: pages, API, and how their service errors answer."""
+    from safeguard.outcomes.services import Missing, NotPermitted, OutcomeError
+    from safeguard.web import stats_api, stats_pages
+
+    @app.exception_handler(OutcomeError)
+    async def _invalid(request: Request, error: OutcomeError) -> Response:
+        return JSONResponse({"detail": error.problems}, status_code=422)
+
+    @app.exception_handler(NotPermitted)
+    async def _forbidden(request: Request, error: NotPermitted) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(Missing)
+    async def _missing(request: Request, error: Missing) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    app.include_router(stats_pages.router)
+    app.include_router(stats_api.router)
 
 
 def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:

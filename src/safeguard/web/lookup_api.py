@@ -1,29 +1,40 @@
 """The lookup API for other tools (as HMA offers): hashes or a file in, bank matches out.
 
 Authenticated with API tokens (``Authorization: Bearer sgt_...``) that an admin issues and
-revokes (``safeguard token``, or the admin API); rate-limited per token by an in-memory token
-bucket (429 with ``Retry-After``). Uploaded files are hashed in memory and never stored.
+revokes (``safeguard token``, or the admin API); rate-limited per token by a token bucket (429
+with ``Retry-After``): on PostgreSQL one bucket row per token that every ``safeguard serve``
+process shares (one atomic upsert per request, ``store.shared_state``), on SQLite (one server
+process) an in-memory one. Uploaded files are hashed in memory and never stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
+import multiprocessing
 import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, Literal, Protocol
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from safeguard.banks.lookup import HashQuery, hash_bytes, lookup
 from safeguard.domain.signals import PDQ_RADIUS
 from safeguard.store import api_tokens
 from safeguard.store import banks as bank_store
+from safeguard.store.database import session_scope
+from safeguard.store.shared_state import take_request
 from safeguard.web.deps import store
+from safeguard.web.limits import max_upload_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 _bearer = HTTPBearer(auto_error=False, description="An API token issued by an administrator.")
@@ -37,8 +48,19 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+def _rate_settings() -> tuple[float, float]:
+    return _env_float("SAFEGUARD_LOOKUP_RATE", 50.0), _env_float("SAFEGUARD_LOOKUP_BURST", 100.0)
+
+
+class RateLimiter(Protocol):
+    def take(self, key: int) -> float:
+        """0 when the request may go ahead, else the seconds until it could."""
+        ...
+
+
 class TokenBuckets:
-    """Per-token buckets: ``burst`` requests at once, refilled at ``rate`` per second."""
+    """Per-token buckets in this process: ``burst`` requests at once, refilled at ``rate`` per
+    second. For one server process (SQLite)."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
@@ -47,9 +69,7 @@ class TokenBuckets:
 
     @classmethod
     def from_env(cls) -> TokenBuckets:
-        return cls(
-            _env_float("SAFEGUARD_LOOKUP_RATE", 50.0), _env_float("SAFEGUARD_LOOKUP_BURST", 100.0)
-        )
+        return cls(*_rate_settings())
 
     def take(self, key: int) -> float:
         """0 when the request may go ahead, else the seconds until it could."""
@@ -64,12 +84,31 @@ class TokenBuckets:
             return (1 - level) / self.rate if self.rate > 0 else 3600.0
 
 
-def buckets_of(request: Request) -> TokenBuckets:
+class SharedTokenBuckets:
+    """The same buckets as rows in PostgreSQL, shared by every server process on the database
+    and timed by the database's clock. One upsert (one round trip) per request."""
+
+    def __init__(self, database_url: str, rate: float, burst: float) -> None:
+        self.database_url, self.rate, self.burst = database_url, rate, burst
+
+    def take(self, key: int) -> float:
+        with session_scope(self.database_url) as session:
+            return take_request(session, key, self.rate, self.burst)
+
+
+def rate_limiter(database_url: str) -> RateLimiter:
+    """Shared buckets on PostgreSQL (many server processes), in-memory ones on SQLite."""
+    if database_url.startswith("postgresql"):
+        return SharedTokenBuckets(database_url, *_rate_settings())
+    return TokenBuckets.from_env()
+
+
+def buckets_of(request: Request) -> RateLimiter:
     state = request.app.state
     if getattr(state, "lookup_buckets", None) is None:
         with _CREATE:
             if getattr(state, "lookup_buckets", None) is None:
-                state.lookup_buckets = TokenBuckets.from_env()
+                state.lookup_buckets = rate_limiter(state.database_url)
     return state.lookup_buckets
 
 
@@ -171,29 +210,84 @@ def lookup_hashes(body: LookupRequest, request: Request, _: ApiClient) -> Lookup
     return LookupResponse(results=_answer(request, queries, body.radius))
 
 
-def _max_upload() -> int:
-    return int(_env_float("SAFEGUARD_LOOKUP_MAX_UPLOAD", 64 * 1024 * 1024))
+#: Largest picture (declared width x height) a file lookup decodes
+#: (``SAFEGUARD_LOOKUP_MAX_PIXELS``): refused from its header, before a pixel is decoded.
+DEFAULT_LOOKUP_MAX_PIXELS = 50_000_000
+_POOL_LOCK = threading.Lock()
+_POOL: ProcessPoolExecutor | None = None
 
 
-@router.post("/lookup/file", response_model=FileLookupResponse)
-def lookup_file(
-    request: Request,
-    _: ApiClient,
-    file: Annotated[UploadFile, File(description="The file to hash (never stored).")],
-    radius: int = PDQ_RADIUS,
+def lookup_max_pixels() -> int:
+    return int(_env_float("SAFEGUARD_LOOKUP_MAX_PIXELS", DEFAULT_LOOKUP_MAX_PIXELS))
+
+
+def analysis_pool() -> ProcessPoolExecutor:
+    """The processes that decode and hash uploaded files (``SAFEGUARD_LOOKUP_WORKERS``, default
+    2): decoding is not thread-safe, costs memory in proportion to pixels and must not run on
+    the server's threads. Spawned, not forked, as the server has threads."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            workers = max(1, int(_env_float("SAFEGUARD_LOOKUP_WORKERS", 2)))
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return _POOL
+
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The file to hash (never stored).",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/lookup/file", response_model=FileLookupResponse, openapi_extra=_UPLOAD_SCHEMA)
+async def lookup_file(
+    request: Request, _: ApiClient, radius: int = PDQ_RADIUS
 ) -> FileLookupResponse:
-    """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it."""
+    """Hash an uploaded file in memory (digests, and PDQ for pictures) and match it.
+
+    The token is checked before the body is read (see ``web.limits``); the upload is read up
+    to ``SAFEGUARD_LOOKUP_MAX_UPLOAD`` bytes (413 beyond) and hashed in a worker process; a
+    picture declaring more than ``SAFEGUARD_LOOKUP_MAX_PIXELS`` pixels is refused (422).
+    """
     if not 0 <= radius <= 64:
         raise HTTPException(status_code=422, detail="radius must be 0 to 64")
-    limit = _max_upload()
-    data = file.file.read(limit + 1)
+    limit = max_upload_bytes()
+    form = await request.form(max_files=1, max_fields=4)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUpload):
+            raise HTTPException(status_code=422, detail="send the file as the form field 'file'")
+        data = await upload.read(limit + 1)
+    finally:
+        await form.close()
     if len(data) > limit:
         raise HTTPException(status_code=413, detail=f"files up to {limit} bytes")
-    hashes = hash_bytes(data)
-    del data
-    return FileLookupResponse(
-        **dataclasses.asdict(hashes), results=_answer(request, hashes.queries(), radius)
+    loop = asyncio.get_running_loop()
+    hashes = await loop.run_in_executor(
+        analysis_pool(), partial(hash_bytes, max_pixels=lookup_max_pixels()), data
     )
+    del data
+    if hashes.rejected:
+        raise HTTPException(status_code=422, detail=hashes.rejected)
+    fields = {k: v for k, v in dataclasses.asdict(hashes).items() if k != "rejected"}
+    results = await run_in_threadpool(_answer, request, hashes.queries(), radius)
+    return FileLookupResponse(**fields, results=results)
 
 
 class BankOut(BaseModel):

@@ -7,17 +7,20 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from safeguard.domain.actors import Actor
+from safeguard.domain.review_policy import ReviewPolicy
 from safeguard.reports.case_report import build_case_report
 from safeguard.reports.render import FORMATS, as_dict, render
 from safeguard.review import accounts, auth, grading
+from safeguard.review import admin as people
 from safeguard.review.access import (
     CAN_ADMINISTER,
     CAN_EXPORT,
@@ -26,9 +29,19 @@ from safeguard.review.access import (
     require_case,
     require_role,
 )
-from safeguard.review.consensus import FLAGS
+from safeguard.review.consensus import FLAGS, Grade
 from safeguard.review.exposure import take_break, team_exposure
-from safeguard.review.queue import Card, case_cards, moderation_queue
+from safeguard.review.queue import (
+    SORTS,
+    STATUS_LABELS,
+    Card,
+    QueueView,
+    card_details,
+    case_cards,
+    moderation_queue,
+    review_queue,
+)
+from safeguard.review.signin import sign_in
 from safeguard.store import audit
 from safeguard.store import users as user_store
 from safeguard.store import votes as vote_store
@@ -54,6 +67,8 @@ from safeguard.web.views import KEY_PATTERN, GradeIn, card_json, grade_keys, wel
 router = APIRouter(include_in_schema=False)
 CardKey = Annotated[str, PathParam(pattern=KEY_PATTERN)]
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+#: Roles from least to most privileged: the add-user form starts on the first.
+ROLE_PRIVILEGE = ("analyst", "reviewer", "supervisor", "admin")
 FLAG_LABELS = {
     "victim_identified": "Victim identified",
     "series": "Series",
@@ -118,34 +133,24 @@ def login(
     if not expected or not auth.csrf_matches(expected, csrf_token):
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong")
     settings = settings_of(request)
-    with store(request, write=True) as session:
-        known = user_store.find_user(session, username)
-        lockout = timedelta(minutes=settings.login_lockout_minutes)
-        until = (
-            auth.locked_until(session, known, settings.login_max_failures, lockout)
-            if known is not None
-            else None
+    with store(request, write=True) as session:  # expired sessions go (short, no hashing)
+        idle = timedelta(minutes=settings.session_idle_minutes)
+        user_store.drop_sessions_before(session, datetime.now(UTC) - idle)
+    outcome = sign_in(
+        lambda: store(request),
+        lambda: store(request, write=True),
+        username,
+        password,
+        request.client.host if request.client else "unknown",
+        settings,
+    )
+    if outcome.until is not None:
+        locked = (
+            "Too many failed sign-ins: this account or this computer is locked until "
+            f"{outcome.until:%H:%M} UTC."
         )
-        if known is not None and until is not None:
-            audit.append(
-                session, "login_locked", user_id=known.id, detail={"username": username[:100]}
-            )
-            locked = f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC."
-            return login_page(request, error=locked, status_code=429)
-        user = auth.authenticate(session, username, password)
-        if user is None:
-            audit.append(
-                session,
-                "login_failed",
-                user_id=known.id if known is not None else None,
-                detail={"username": username[:100]},
-            )
-            token = None
-        else:
-            idle = timedelta(minutes=settings.session_idle_minutes)
-            user_store.drop_sessions_before(session, datetime.now(UTC) - idle)
-            token, _ = auth.start_session(session, user)
-            audit.append(session, "login", user_id=user.id, username=user.username)
+        return login_page(request, error=locked, status_code=429)
+    token = outcome.token
     if token is None:
         return login_page(request, error="Wrong username or password.")
     response = RedirectResponse("/", status_code=303)
@@ -187,14 +192,17 @@ def home(request: Request, who: SignedIn) -> Response:
         return _page(request, "home.html", who, session, cases=cases)
 
 
-def _review_counts(session: Session, case: Case, user_id: int) -> dict[str, int]:
-    cards = case_cards(session, case.id, user_id)
+def _review_counts(
+    session: Session, case: Case, user_id: int, policy: ReviewPolicy
+) -> dict[str, int]:
+    cards = case_cards(session, case.id, user_id, policy)
     states = Counter(m.state for c in cards for m in c.members)
     return {
         "cards": len(cards),
         "item_count": sum(states.values()),
         "pending": states["pending"],
         "disputed": states["disputed"],
+        "disputed_cards": sum(1 for c in cards if c.disputed()),
         "final": states["final"],
         "my_queue": sum(1 for c in cards if c.open_for()),
     }
@@ -215,7 +223,7 @@ def case_summary(case_id: int, request: Request, who: SignedIn) -> Response:
             case=case,
             report=report,
             exhibits=exhibits,
-            review=_review_counts(session, case, who.user_id),
+            review=_review_counts(session, case, who.user_id, settings_of(request).policy),
             ingesting=any(e["state"] != "complete" for e in exhibits),
             formats=FORMATS,
             can_export=who.role in CAN_EXPORT,
@@ -246,7 +254,12 @@ def export(
             detail={"what": "case report", "format": fmt},
         )
     suffix = {"text": "txt"}.get(fmt, fmt)
-    media_type = {"json": "application/json", "csv": "text/csv", "html": "text/html"}
+    media_type = {
+        "json": "application/json",
+        "csv": "text/csv",
+        "html": "text/html",
+        "pdf": "application/pdf",
+    }
     return Response(
         text,
         media_type=media_type.get(fmt, "text/plain"),
@@ -254,25 +267,154 @@ def export(
     )
 
 
+def _view(request: Request) -> QueueView:
+    """The queue's filters and sort from the query string (unknown values are ignored)."""
+    q = request.query_params
+    yes_no = {"yes": True, "no": False}
+    status = q.get("status") or None
+    sort = q.get("sort") or "queue"
+    return QueueView(
+        status=status if status in STATUS_LABELS else None,
+        bank=q.get("bank") if q.get("bank") in ("yes", "no") else None,
+        self_produced=yes_no.get(q.get("self", "")),
+        exhibit=(q.get("exhibit") or "")[:200] or None,
+        folder=(q.get("folder") or "")[:500] or None,
+        sort=sort if sort in SORTS else "queue",
+    )
+
+
+def _view_query(view: QueueView) -> str:
+    values = {
+        "status": view.status,
+        "bank": view.bank,
+        "self": {True: "yes", False: "no"}.get(view.self_produced),  # type: ignore[arg-type]
+        "exhibit": view.exhibit,
+        "folder": view.folder,
+        "sort": view.sort if view.sort != "queue" else None,
+    }
+    return urlencode({k: v for k, v in values.items() if v})
+
+
+def _card_page(session: Session, case: Case, cards: list[Card]) -> list[dict[str, Any]]:
+    frames = _frames(session, cards)
+    files, notes = card_details(session, cards)
+    return [card_json(case.id, c, frames, files, notes) for c in cards]
+
+
 @router.get("/cases/{case_id}/queue", response_class=HTMLResponse)
 def queue_page(case_id: int, request: Request, who: SignedIn) -> Response:
+    """The first page of the reviewer's queue; the script loads the rest as they work."""
+    view = _view(request)
     with store(request) as session:
         user = user_of(session, who)
         require_role(user, CAN_REVIEW)
         case = require_case(session, user, case_id)
-        cards = [c for c in case_cards(session, case.id, user.id) if c.open_for()]
-        frames = _frames(session, cards[:60])
+        cards = review_queue(session, case.id, user.id, settings_of(request).policy, view)
+        exhibits = sorted({e["reference"] for e in exhibit_progress(session, case.id)})
         return _page(
             request,
             "queue.html",
             who,
             session,
             case=case,
-            cards=[card_json(case.id, c, frames) for c in cards[:60]],
+            cards=_card_page(session, case, cards[: settings_of(request).queue_page]),
             total=len(cards),
             keys=grade_keys(case),
             flags=FLAGS,
+            view=view,
+            filtered=view != QueueView(sort=view.sort),
+            query=_view_query(view),
+            page_size=settings_of(request).queue_page,
+            statuses=list(STATUS_LABELS.items()),
+            sorts=[
+                ("queue", "queue order"),
+                ("size", "largest first"),
+                ("size-asc", "smallest first"),
+                ("exhibit", "exhibit"),
+            ],
+            exhibits=exhibits,
         )
+
+
+@router.get("/cases/{case_id}/queue/cards", response_class=HTMLResponse)
+def queue_cards(
+    case_id: int,
+    request: Request,
+    who: SignedIn,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 30,
+) -> Response:
+    """More cards of the queue as HTML (for the script), with the current total in a header:
+    cards graded meanwhile have left the queue, so the caller also drops keys it already has."""
+    view = _view(request)
+    with store(request) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_REVIEW)
+        case = require_case(session, user, case_id)
+        cards = review_queue(session, case.id, user.id, settings_of(request).policy, view)
+        response = templates.TemplateResponse(
+            request,
+            "_cards.html",
+            {
+                "cards": _card_page(session, case, cards[offset : offset + limit]),
+                "case": case,
+                "keys": grade_keys(case),
+                "flags": FLAGS,
+                "flag_labels": FLAG_LABELS,
+            },
+        )
+    response.headers["X-Queue-Total"] = str(len(cards))
+    return response
+
+
+@router.get("/cases/{case_id}/my-votes", response_class=HTMLResponse)
+def my_votes_page(case_id: int, request: Request, who: SignedIn) -> Response:
+    """The cards this reviewer voted on, with the votes they can still change (not final)."""
+    with store(request) as session:
+        user = user_of(session, who)
+        require_role(user, CAN_REVIEW)
+        case = require_case(session, user, case_id)
+        cards = [
+            c
+            for c in case_cards(session, case.id, user.id, settings_of(request).policy)
+            if any(m.voted_by_me for m in c.members)
+        ]
+        mine = grading.my_grades(session, user, cards)
+        return _page(
+            request,
+            "my_votes.html",
+            who,
+            session,
+            case=case,
+            cards=[(card_json(case.id, c), mine[c.key]) for c in cards],
+            keys=grade_keys(case),
+            message=request.query_params.get("message", "")[:200],
+        )
+
+
+@router.post("/cases/{case_id}/my-votes/{key}")
+def change_vote_form(
+    case_id: int,
+    key: CardKey,
+    request: Request,
+    who: Checked,
+    category: Annotated[str, Form(max_length=20)] = "",
+    action: Annotated[str, Form(max_length=10)] = "change",
+) -> Response:
+    """Change (or, with action=withdraw, take back) this reviewer's votes on a card."""
+    with store(request, write=True) as session:
+        user = user_of(session, who)
+        case = require_case(session, user, case_id)
+        policy = settings_of(request).policy
+        if action == "withdraw":
+            grading.withdraw_votes(session, user, case, key, policy)
+            message = "Your vote was withdrawn: the card is back in your queue."
+        else:
+            grading.change_votes(session, user, case, key, Grade(category), policy)
+            message = f"Your vote is now {category}."
+    return RedirectResponse(
+        f"/cases/{case_id}/my-votes?{urlencode({'message': message})}", status_code=303
+    )
 
 
 @router.get("/cases/{case_id}/moderation", response_class=HTMLResponse)
@@ -281,18 +423,21 @@ def moderation_page(case_id: int, request: Request, who: SignedIn) -> Response:
         user = user_of(session, who)
         require_role(user, CAN_MODERATE)
         case = require_case(session, user, case_id)
-        cards = moderation_queue(session, case.id)
+        cards = moderation_queue(session, case.id, settings_of(request).policy)
         ballots = {c.key: _ballots(session, c) for c in cards}
-        frames = _frames(session, cards)
+        voters = {c.key: _voters(session, c) for c in cards}
+        decided = request.query_params.get("decided", "")[:200]
         return _page(
             request,
             "moderation.html",
             who,
             session,
             case=case,
-            cards=[card_json(case.id, c, frames) for c in cards],
+            cards=_card_page(session, case, cards),
             ballots=ballots,
+            voters=voters,
             keys=grade_keys(case),
+            decided=decided,
         )
 
 
@@ -310,6 +455,20 @@ def _ballots(session: Session, card: Card) -> list[tuple[str, str, int]]:
             name = session.get(User, vote.user_id).username
             tally.setdefault(vote.category, set()).add(name)
     return [(cat, ", ".join(sorted(names)), len(names)) for cat, names in sorted(tally.items())]
+
+
+def _voters(session: Session, card: Card) -> list[dict[str, Any]]:
+    """Each reviewer's vote on the disputed members: grade and flags, one row per reviewer."""
+    rows: dict[tuple[str, str], set[str]] = {}
+    for member in card.disputed():
+        for vote in vote_store.votes_for(session, member.item.exhibit_id, member.item.media_id):
+            name = session.get(User, vote.user_id).username
+            flags = rows.setdefault((name, vote.category), set())
+            flags.update(f for f in FLAGS if getattr(vote, f))
+    return [
+        {"reviewer": n, "category": c, "flags": [FLAG_LABELS[f] for f in FLAGS if f in flags]}
+        for (n, c), flags in sorted(rows.items())
+    ]
 
 
 @router.post("/cases/{case_id}/moderation/{key}")
@@ -335,9 +494,12 @@ def moderate_form(
     with store(request, write=True) as session:
         user = user_of(session, who)
         case = require_case(session, user, case_id)
-        required = settings_of(request).votes_required
-        grading.moderate(session, user, case, key, grade, required, note or None)
-    return RedirectResponse(f"/cases/{case_id}/moderation", status_code=303)
+        required = settings_of(request).policy
+        outcomes = grading.moderate(session, user, case, key, grade, required, note or None)
+    done = f"Decided {category} for {len(outcomes)} item(s) of card {key}."
+    return RedirectResponse(
+        f"/cases/{case_id}/moderation?{urlencode({'decided': done})}", status_code=303
+    )
 
 
 # --- people --------------------------------------------------------------------------------------
@@ -370,7 +532,8 @@ def admin(request: Request, who: SignedIn, message: str | None = None) -> Respon
             users=users,
             cases=cases,
             assigned=assigned,
-            roles=user_store.ROLES,
+            roles=sorted(user_store.ROLES, key=ROLE_PRIVILEGE.index),
+            default_role=ROLE_PRIVILEGE[0],
             message=message,
         )
 
@@ -406,3 +569,62 @@ def admin_assign(
         except NotFound as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
     return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/active")
+def admin_set_active(
+    request: Request,
+    who: Checked,
+    username: Annotated[str, Form(max_length=100)],
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Disable (or enable again) a user: disabling ends their sessions at once."""
+    with store(request, write=True) as session:
+        admin_user = user_of(session, who)
+        require_role(admin_user, CAN_ADMINISTER)
+        try:
+            people.set_active(session, username, active, by=admin_user)
+        except (NotFound, ValueError) as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
+    done = f"{username} is {'enabled' if active else 'disabled'}."
+    return RedirectResponse(f"/admin?{urlencode({'message': done})}", status_code=303)
+
+
+@router.post("/admin/unassign")
+def admin_unassign(
+    request: Request,
+    who: Checked,
+    username: Annotated[str, Form(max_length=100)],
+    case: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Take a case away from a user."""
+    with store(request, write=True) as session:
+        admin_user = user_of(session, who)
+        require_role(admin_user, CAN_ADMINISTER)
+        try:
+            people.unassign(session, username, case, by=admin_user)
+        except NotFound as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
+    done = f"{username} is no longer assigned to {case}."
+    return RedirectResponse(f"/admin?{urlencode({'message': done})}", status_code=303)
+
+
+ERRORS = {
+    403: ("Not allowed", "This request was refused. If you followed a link here, sign in again."),
+    404: (
+        "Not found",
+        "There is nothing here, or it belongs to a case you are not assigned to.",
+    ),
+}
+
+
+def error_page(request: Request, status_code: int, detail: str | None = None) -> HTMLResponse:
+    """An HTML error page for a browser (the API answers JSON). ``detail`` is shown only for
+    statuses other than 403/404, which never say why (ids must leak nothing)."""
+    title, explanation = ERRORS.get(status_code, ("Something went wrong", detail or ""))
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"who": None, "csrf": "", "title": title, "explanation": explanation},
+        status_code=status_code,
+    )

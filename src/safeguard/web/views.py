@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from safeguard.config import scheme as load_scheme
 from safeguard.review.consensus import Grade
-from safeguard.review.exposure import break_state, exposure
+from safeguard.review.exposure import break_message, break_state, exposure
 from safeguard.review.queue import Card
 from safeguard.review.settings import ReviewSettings
 from safeguard.store.models import Case
 from safeguard.web.deps import Viewer, web_session_of
 
-KEY_PATTERN = r"^\d{1,12}-[gm]\d{1,12}$"
+KEY_PATTERN = r"^\d{1,12}-[gmp]\d{1,12}$"
 
 
 class GradeIn(BaseModel):
@@ -38,13 +39,27 @@ class SplitIn(BaseModel):
     media_id: int
 
 
+class NoteIn(BaseModel):
+    #: Empty is refused by the service (409) after the access checks, like any other mistake.
+    text: str = Field(default="", max_length=2000)
+
+
 def blurred_url(case_id: int, exhibit_id: int, media_id: int, idx: int = 0) -> str:
     return f"/api/cases/{case_id}/items/{exhibit_id}/{media_id}/blurred?idx={idx}"
 
 
-def card_json(case_id: int, card: Card, frames: Mapping[int, int] | None = None) -> dict[str, Any]:
-    """A card for pages and the API; ``frames`` gives the keyframe count of videos."""
+def card_json(
+    case_id: int,
+    card: Card,
+    frames: Mapping[int, int] | None = None,
+    files: Mapping[int, list] | None = None,
+    notes: Mapping[tuple[int, int], list] | None = None,
+) -> dict[str, Any]:
+    """A card for pages and the API; ``frames`` gives the keyframe count of videos, ``files``
+    each member's files (path, date, size) and ``notes`` reviewers' notes per item."""
     rep = card.representative
+    files, notes = files or {}, notes or {}
+    suggestion = card.suggestion
     return {
         "key": card.key,
         "exhibit": card.exhibit,
@@ -54,6 +69,7 @@ def card_json(case_id: int, card: Card, frames: Mapping[int, int] | None = None)
         "possibly_self_produced": card.possibly_self_produced,
         "bank_category": rep.bank_category,
         "frames": (frames or {}).get(rep.media_id, 0),
+        "suggestion": dataclasses.asdict(suggestion) if suggestion else None,
         "representative": {
             "exhibit_id": rep.exhibit_id,
             "media_id": rep.media_id,
@@ -73,6 +89,13 @@ def card_json(case_id: int, card: Card, frames: Mapping[int, int] | None = None)
                 "votes": m.votes,
                 "voted_by_me": m.voted_by_me,
                 "blurred": blurred_url(case_id, m.item.exhibit_id, m.item.media_id),
+                "size_bytes": m.item.size,
+                "dimensions": f"{m.item.width}x{m.item.height}" if m.item.width else None,
+                "files": [dataclasses.asdict(f) for f in files.get(m.item.media_id, [])],
+                "notes": [
+                    dataclasses.asdict(n)
+                    for n in notes.get((m.item.exhibit_id, m.item.media_id), [])
+                ],
             }
             for m in card.members
         ],
@@ -100,4 +123,6 @@ def wellbeing(session: Session, who: Viewer, settings: ReviewSettings) -> dict[s
         "minutes_since_break": state.minutes_since_break,
         "break_after_reveals": settings.break_after_reveals,
         "break_after_minutes": settings.break_after_minutes,
+        "break_text": break_message(state),
+        "break_enforced": settings.enforce_breaks,
     }
