@@ -36,6 +36,9 @@ def fill(path: str, site: Site, case=None) -> str:
         "media_id": case.groups[0][0],
         "key": f"{case.exhibit_id}-g{case.group_ids[0]}",
         "name": "style.css",
+        "ref": "ncmec:NO-SUCH",  # subjects, referrals and packages
+        "reference": "PKG-NONE",
+        "fmt": "json",
     }
     return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), path)
 

@@ -11,7 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli import outcome_commands, review_commands, server_commands
+from safeguard.cli import (
+    outcome_commands,
+    referral_commands,
+    review_commands,
+    server_commands,
+    subject_commands,
+)
 from safeguard.cli.progress import RichProgress
 from safeguard.interchange import BankFormat
 from safeguard.reports.case_report import build_case_report
@@ -37,6 +43,9 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(db_app, name="db")
 review_commands.register(app)  # serve, user, audit, review
 server_commands.register(app, case_app)  # case export, token
+referral_commands.register(app)  # referral import|list|show|requests|...
+# subject, deconflict; referral priority|queue|kirat|fact|release|package|disseminate
+subject_commands.register(app, referral_commands.referral_app)
 outcome_commands.register(app)  # action, outcome, stats
 
 console = Console(stderr=False)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from safeguard.review.access import CAN_REVIEW, NotAllowed, require_role
 from safeguard.review.previews import blurred
 from safeguard.store import audit
+from safeguard.store import referrals as referral_store
 from safeguard.store.models import Case, Media
 from safeguard.store.previews import get_preview, preview_counts
 from safeguard.store.review_items import REVIEW_STATUSES, item_in_case
@@ -19,6 +20,11 @@ from safeguard.store.review_models import FULL, THUMB, User
 from safeguard.store.video_models import KEYFRAME
 
 REVEAL, FULL_VIEW = "reveal", "full_view"
+
+
+class AuthorityRequired(PermissionError):
+    """The file came in a referral whose provider did not view it (``fileViewedByEsp`` false):
+    nobody may see it until the authority to view it is recorded on the referral."""
 
 
 def _media(session: Session, case: Case, exhibit_id: int, media_id: int) -> Media:
@@ -57,6 +63,12 @@ def reveal(
     keyframes - audited as a reveal or a full view."""
     require_role(user, CAN_REVIEW)
     media = _media(session, case, exhibit_id, media_id)
+    gated = referral_store.gated_file(session, exhibit_id, media.id)
+    if gated is not None:
+        raise AuthorityRequired(
+            f"not viewed by the service provider: record the authority to view it on referral"
+            f" {gated.referral_id} first"
+        )
     kind = preview_kinds(media, full)
     count = preview_counts(session, [media.id], kind).get(media.id, 0)
     images = [j for i in range(count) if (j := get_preview(session, media.id, kind, i))]

@@ -195,6 +195,8 @@ class DupGroup(Base):
 
 
 from safeguard.store import outcome_models as _outcome_models  # noqa: E402,F401  (actions, stats)
+from safeguard.store import referral_models as _referral_models  # noqa: E402,F401  (referrals)
 from safeguard.store import review_models as _review_models  # noqa: E402,F401  (review tables)
 from safeguard.store import server_models as _server_models  # noqa: E402,F401  (API tokens)
+from safeguard.store import subject_models as _subject_models  # noqa: E402,F401  (subjects)
 from safeguard.store import video_models as _video_models  # noqa: E402,F401  (video tables)

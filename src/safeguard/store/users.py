@@ -11,7 +11,7 @@ from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.models import Case
 from safeguard.store.review_models import CaseAssignment, User, WebSession
 
-ROLES = ("admin", "reviewer", "supervisor", "analyst")
+ROLES = ("admin", "reviewer", "supervisor", "analyst", "intelligence")
 
 
 def create_user(

@@ -13,11 +13,15 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
+from safeguard.referrals.service import NotPermitted, Refused
 from safeguard.review.access import NotAllowed
 from safeguard.review.grading import ReviewError
+from safeguard.review.media import AuthorityRequired
 from safeguard.review.settings import ReviewSettings
 from safeguard.store.database import database_url as default_url
 from safeguard.store.database import upgrade
+from safeguard.store.providers import RequestNotFound
+from safeguard.store.referrals import ReferralNotFound
 from safeguard.web.deps import LoginRequired, SignedIn
 
 STATIC = Path(__file__).with_name("static")
@@ -72,6 +76,20 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     async def _not_allowed(request: Request, _: NotAllowed) -> Response:
         return JSONResponse({"detail": "not found"}, status_code=404)
 
+    @app.exception_handler(AuthorityRequired)
+    async def _authority(request: Request, error: AuthorityRequired) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(NotPermitted)
+    @app.exception_handler(ReferralNotFound)
+    @app.exception_handler(RequestNotFound)
+    async def _referral_not_found(request: Request, _: Exception) -> Response:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, error: Refused) -> Response:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
     @app.exception_handler(ReviewError)
     async def _conflict(request: Request, error: ReviewError) -> Response:
         return JSONResponse({"detail": str(error)}, status_code=409)
@@ -91,9 +109,17 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     app.include_router(pages.router)
     app.include_router(api.router)
     from safeguard.web import admin_api, lookup_api  # the server: lookups, administration
+    from safeguard.web import referrals as referral_web  # the referral hub
+
+    app.include_router(referral_web.pages)
+    app.include_router(referral_web.router)
 
     app.include_router(lookup_api.router)
     app.include_router(admin_api.router)
+    from safeguard.web import subjects_web  # subjects, priority, packages
+
+    app.include_router(subjects_web.api)
+    app.include_router(subjects_web.pages)
     _outcome_routes(app)
     return app
 

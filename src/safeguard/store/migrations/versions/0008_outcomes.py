@@ -1,7 +1,7 @@
 """outcomes: actions, crime outcomes, force signing keys, imported statistics roll-ups
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007 (0005 before the referral hub was merged; the integrator chains it)
 Create Date: 2026-12-02 15:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
