@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, exists, false, func, literal, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
+from safeguard.store import subjects as subject_store
 from safeguard.store.models import Case, Exhibit, ExhibitMedia, Media
 from safeguard.store.outcome_models import (
     Action,
@@ -507,3 +508,33 @@ def first_generation_media(session: Session, sha256s: Sequence[str]) -> set[str]
             .where(Media.sha256.in_(list(sha256s)), ExhibitMedia.status == "new")
         )
     )
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What the store knows about an action's target: whether it exists, when the (earliest)
+    referral behind it was received, and the latest KIRAT band recorded for it."""
+
+    found: bool
+    received_at: datetime | None = None
+    band: str | None = None
+
+
+def target_facts(session: Session, kind: str, ref: str) -> TargetFacts:
+    if kind == "case":
+        return TargetFacts(case_exists(session, ref))
+    if kind == "referral":
+        referral = subject_store.find_referral(session, ref)
+        if referral is None:
+            return TargetFacts(False)
+        kirat = subject_store.latest_kirat(session, [referral.id])
+        return TargetFacts(True, referral.received_at, kirat.band if kirat else None)
+    if kind == "subject":
+        found = subject_store.subject(session, ref)
+        if found is None:
+            return TargetFacts(False)
+        referrals = subject_store.members(session, found.id)
+        kirat = subject_store.latest_kirat(session, [r.id for r in referrals])
+        first = min((r.received_at for r in referrals), default=None)
+        return TargetFacts(True, first, kirat.band if kirat else None)
+    return TargetFacts(False)
