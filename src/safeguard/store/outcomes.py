@@ -1,7 +1,9 @@
 """SQL for actions, crime outcomes, statistics, force keys and roll-up imports.
 
-"Current" rows are those no other row supersedes and that are not withdrawals. Counting follows
-``outcomes/statistics.py`` (whose ``reference_figures`` is the oracle the tests compare with).
+"Current" rows are those no other row supersedes and that are not withdrawals (NOT IN the
+small set of superseded ids: a hashed filter, cheaper than an anti-join over every row).
+Counting follows ``outcomes/statistics.py`` (whose ``reference_figures`` is the oracle the
+tests compare with).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, false, func, literal, or_, select, text, true
+from sqlalchemy import and_, case, false, func, literal, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from safeguard.store import subjects as subject_store
@@ -50,18 +52,14 @@ ALL = Scope()
 
 def _current_action(row: type[Action] = Action):  # noqa: ANN202 - a SQL expression
     newer = aliased(Action)
-    return and_(
-        row.withdrawn.is_(false()),
-        ~exists().where(newer.supersedes_id.is_not(None), newer.supersedes_id == row.id),
-    )
+    superseded = select(newer.supersedes_id).where(newer.supersedes_id.is_not(None))
+    return and_(row.withdrawn.is_(false()), row.id.not_in(superseded))
 
 
 def _current_outcome():  # noqa: ANN202
     newer = aliased(CrimeOutcome)
-    return and_(
-        CrimeOutcome.withdrawn.is_(false()),
-        ~exists().where(newer.supersedes_id.is_not(None), newer.supersedes_id == CrimeOutcome.id),
-    )
+    superseded = select(newer.supersedes_id).where(newer.supersedes_id.is_not(None))
+    return and_(CrimeOutcome.withdrawn.is_(false()), CrimeOutcome.id.not_in(superseded))
 
 
 def _scoped(model: type, scope: Scope) -> list:
