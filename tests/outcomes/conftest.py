@@ -8,7 +8,10 @@ from dataclasses import dataclass
 import pytest
 
 from safeguard.outcomes.services import Actor, actor_of
+from safeguard.outcomes.synthetic import CASES
+from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
+from safeguard.store.subjects import new_subject
 from safeguard.store.users import create_user
 
 
@@ -19,11 +22,16 @@ class People:
     supervisor: Actor
     reviewer: Actor
     admin: Actor
+    #: A subject of the referral hub (no referrals yet).
+    subject: str = ""
 
 
 @pytest.fixture
 def people(database_url: str) -> People:
     with session_scope(database_url) as session:
+        for case in (*CASES, "OP-T"):
+            create_case(session, case, "outcome tests")
+        subject = new_subject(session).reference
         made = {
             role: actor_of(create_user(session, name, "x", role))
             for name, role in (
@@ -34,5 +42,10 @@ def people(database_url: str) -> People:
             )
         }
     return People(
-        database_url, made["analyst"], made["supervisor"], made["reviewer"], made["admin"]
+        database_url,
+        made["analyst"],
+        made["supervisor"],
+        made["reviewer"],
+        made["admin"],
+        subject,
     )

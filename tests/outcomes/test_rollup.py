@@ -32,8 +32,8 @@ def _arrest(force: str, person: str, day: int) -> ActionIn:
         "arrest",
         datetime(2023, 3, day, 10, tzinfo=UTC),
         force,
-        "referral",
-        f"R-{force}-{day}",
+        "case",
+        "OP-T",
         person_key=person,
     )
 
@@ -162,7 +162,7 @@ def test_the_cli_from_keygen_to_the_national_table(
                 "record",
                 "arrest",
                 "--target",
-                "referral:R-1",
+                "case:OP-T",
                 "--at",
                 day,
                 "--force",

@@ -18,9 +18,7 @@ from tests.outcomes.conftest import People
 
 
 def arrest(person: str, when: datetime, force: str = "WMP", **extra) -> ActionIn:  # noqa: ANN003
-    return ActionIn(
-        "arrest", when, force, "subject", person.split(":")[-1], person_key=person, **extra
-    )
+    return ActionIn("arrest", when, force, "case", "OP-T", person_key=person, **extra)
 
 
 def _audit_actions(url: str) -> list[tuple[str, str | None, dict]]:
@@ -41,8 +39,8 @@ def test_a_correction_is_a_new_version_and_the_old_one_stays(people: People) -> 
                 "premises_searched",
                 datetime(2015, 7, 10, 9, tzinfo=UTC),
                 "WMP",
-                "referral",
-                "R-1",
+                "case",
+                "OP-T",
                 fields={"premises": "P-1"},
             ),
         )
@@ -124,7 +122,7 @@ def test_roles_decide_who_may_record_read_and_roll_up_and_refusals_change_nothin
         assert table.rows[1][:2] == ("Arrests", 1)
     (entry,) = _audit_actions(people.url)
     assert entry[0] == "action_record" and entry[1] == "sue"
-    assert entry[2]["kind"] == "arrest" and entry[2]["target"] == "subject:S1"
+    assert entry[2]["kind"] == "arrest" and entry[2]["target"] == "case:OP-T"
 
 
 def test_period_bounds_follow_london_local_days_in_the_database(people: People) -> None:
@@ -280,3 +278,83 @@ def test_a_strong_identifier_becomes_a_keyed_hash(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(svc.KEY_ENV, "")
     with pytest.raises(svc.OutcomeError, match="SAFEGUARD_DECONFLICTION_KEY"):
         svc.resolve_person("phone:07700 900123", "referral", "R-1")
+
+
+def _referral(session, external_id: str, received: datetime, band: str | None):  # noqa: ANN001, ANN202
+    from safeguard.store.referral_models import Referral, ReferralDocument
+    from safeguard.store.subject_models import KiratRecord
+
+    document = ReferralDocument(
+        sha256=external_id.encode().hex().ljust(64, "0")[:64],
+        filename=f"{external_id}.json",
+        format="json",
+        size=2,
+        content=b"{}",
+    )
+    session.add(document)
+    session.flush()
+    referral = Referral(
+        source="ncmec", external_id=external_id, document_id=document.id, received_at=received
+    )
+    session.add(referral)
+    session.flush()
+    if band:
+        session.add(
+            KiratRecord(
+                referral_id=referral.id,
+                band=band,
+                version="2",
+                assessor="NCA",
+                assessed_on="2023-01-05",
+                recorded_by="ana",
+            )
+        )
+        session.flush()
+    return referral
+
+
+def test_actions_on_referrals_and_subjects_take_the_referral_time_and_band(people: People) -> None:
+    from safeguard.store.subject_models import SubjectMember
+    from safeguard.store.subjects import subject as find_subject
+
+    received = datetime(2023, 1, 2, 9, tzinfo=UTC)
+    with session_scope(people.url) as session:
+        referral = _referral(session, "CT-1", received, "High")
+        later = _referral(session, "CT-2", datetime(2023, 2, 2, 9, tzinfo=UTC), None)
+        sub = find_subject(session, people.subject)
+        session.add_all(
+            [
+                SubjectMember(subject_id=sub.id, referral_id=referral.id),
+                SubjectMember(subject_id=sub.id, referral_id=later.id),
+            ]
+        )
+    when = datetime(2023, 1, 12, 9, tzinfo=UTC)
+    with session_scope(people.url) as session:
+        on_referral = svc.record_action(
+            session,
+            people.analyst,
+            ActionIn("arrest", when, "WMP", "referral", "ncmec:CT-1", person_key="local:p1"),
+        )
+        on_subject = svc.record_action(
+            session,
+            people.analyst,
+            ActionIn("arrest", when, "WMP", "subject", people.subject),
+        )
+        for row in (on_referral, on_subject):
+            assert row.referral_received_at.replace(tzinfo=UTC) == received
+            assert row.band == "High"
+        assert on_subject.person_key == f"local:subject:{people.subject}"
+        with pytest.raises(svc.OutcomeError, match="no referral 'ncmec:CT-404'"):
+            svc.record_action(
+                session,
+                people.analyst,
+                ActionIn("arrest", when, "WMP", "referral", "ncmec:CT-404", person_key="local:p"),
+            )
+        with pytest.raises(svc.OutcomeError, match="no subject 'SUB-999999'"):
+            svc.record_action(
+                session, people.analyst, ActionIn("arrest", when, "WMP", "subject", "SUB-999999")
+            )
+    period = Period(date(2023, 1, 1), date(2023, 12, 31))
+    with session_scope(people.url) as session:
+        timing = svc.statistics_table(session, people.analyst, period, Scope(), "timing")
+    assert timing.rows[0][:3] == ("referral to arrest", 2, 10.0)

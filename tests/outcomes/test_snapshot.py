@@ -32,6 +32,7 @@ EXPECTED_TEXT = [
 
 def _load(people: People):  # noqa: ANN202
     scenario = snapshot_scenario()
+    assert set(scenario.cases) <= {"OP-KESTREL", "OP-HERON"}  # created by the fixture
     with session_scope(people.url) as session:
         svc.record_actions(session, people.analyst, scenario.actions, "scenario 2015")
         for outcome in scenario.outcomes:
@@ -64,8 +65,8 @@ def test_stats_prints_the_2015_snapshot_and_a_repeat_arrest_changes_nothing(
                 "arrest",
                 PERIOD_2015.start_utc + timedelta(days=100),
                 "WMP",
-                "subject",
-                scenario.an_arrested_person.split(":")[-1],
+                "case",
+                "OP-KESTREL",
                 person_key=scenario.an_arrested_person,
             ),
         )

@@ -72,7 +72,8 @@ def test_api_drafts_authorises_and_exports_with_csrf_and_audit(hub, database_url
     assert len(drafted["drafted"]) == 5
     ref = drafted["drafted"][0]
     own = ian.post(
-        f"/api/requests/{ref}/state", json={"state": "authorised"},
+        f"/api/requests/{ref}/state",
+        json={"state": "authorised"},
         headers={"X-CSRF-Token": ian_token},
     )
     assert own.status_code == 409 and "other than" in own.json()["detail"]
@@ -95,7 +96,8 @@ def test_api_drafts_authorises_and_exports_with_csrf_and_audit(hub, database_url
     )
     assert moved.json() == {"id": referral_id, "state": "closed", "assignee": "ian"}
     bad = ian.post(
-        f"/api/referrals/{referral_id}/state", json={"state": "packaged", "reason": "x"},
+        f"/api/referrals/{referral_id}/state",
+        json={"state": "packaged", "reason": "x"},
         headers={"X-CSRF-Token": ian_token},
     )
     assert bad.status_code == 409
@@ -104,8 +106,14 @@ def test_api_drafts_authorises_and_exports_with_csrf_and_audit(hub, database_url
     assert ("request_draft", True) in events and ("request_state", True) in events
     assert ("request_export", True) in events and ("referral_state", True) in events
     schema = ian.get("/api/openapi.json").json()
-    for path in ("/api/referrals", "/api/referrals/{referral_id}", "/api/requests/export",
-                 "/api/returns/import", "/api/providers/import", "/api/referrals/import"):
+    for path in (
+        "/api/referrals",
+        "/api/referrals/{referral_id}",
+        "/api/requests/export",
+        "/api/returns/import",
+        "/api/providers/import",
+        "/api/referrals/import",
+    ):
         assert path in schema["paths"], path
 
 
@@ -133,9 +141,17 @@ def test_a_document_uploaded_through_the_api_imports_once(hub, tmp_path: Path) -
     c, token = client("ian")
     data = write_report(tmp_path / "up", full_report("5500002"), fmt="json").read_bytes()
     files = {"file": ("r.json", data, "application/json")}
-    first = c.post("/api/referrals/import", files=files, data={"source": "nca"},
-                   headers={"X-CSRF-Token": token}).json()
-    again = c.post("/api/referrals/import", files=files, data={"source": "nca"},
-                   headers={"X-CSRF-Token": token}).json()
+    first = c.post(
+        "/api/referrals/import",
+        files=files,
+        data={"source": "nca"},
+        headers={"X-CSRF-Token": token},
+    ).json()
+    again = c.post(
+        "/api/referrals/import",
+        files=files,
+        data={"source": "nca"},
+        headers={"X-CSRF-Token": token},
+    ).json()
     assert [i["external_id"] for i in first["imported"]] == ["5500002"]
     assert again["imported"] == [] and len(again["already"]) == 1

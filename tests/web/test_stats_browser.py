@@ -18,6 +18,7 @@ from safeguard.outcomes.periods import Period
 from safeguard.outcomes.synthetic import SNAPSHOT_2015, snapshot_scenario
 from safeguard.review.auth import add_user
 from safeguard.review.settings import ReviewSettings
+from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
 from safeguard.web.app import create_app
 from tests.review.helpers import PASSWORD
@@ -42,6 +43,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     url = f"sqlite:///{root / 'store.sqlite'}"
     scenario = snapshot_scenario(SMALL, seed=11)
     with session_scope(url) as session:
+        for case in scenario.cases:
+            create_case(session, case, "browser")
         analyst = svc.actor_of(add_user(session, "ana", PASSWORD, "analyst"))
         svc.record_actions(session, analyst, scenario.actions, "browser scenario")
         for outcome in scenario.outcomes:
@@ -77,9 +80,11 @@ def test_dashboard_shows_the_figures_and_charts_and_an_action_recorded_in_the_fo
         errors: list[str] = []
         page.on(
             "response",
-            lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico")
-            else None,
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
         )
         page.goto(served["base"] + "/")
         page.fill("input[name=username]", "ana")
@@ -105,8 +110,8 @@ def test_dashboard_shows_the_figures_and_charts_and_an_action_recorded_in_the_fo
         # one more safeguarding of two new children through the form, then the figure moves
         page.click("text=Actions")
         page.select_option("select[name=kind]", "safeguarding")
-        page.select_option("select[name=target_kind]", "referral")
-        page.fill("input[name=target_ref]", "R-BROWSER")
+        page.select_option("select[name=target_kind]", "case")
+        page.fill("input[name=target_ref]", "OP-KESTREL")
         page.fill("input[name=occurred_at]", f"{date(period.first.year, 6, 15)}T10:30")
         page.fill("input[name=force]", "WMP")
         page.fill("textarea[name=fields]", "children=2\nhow=removed_from_risk")

@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from safeguard.review.settings import ReviewSettings
 from safeguard.store import audit
+from safeguard.store.cases import create_case
 from safeguard.store.database import session_scope
+from safeguard.store.subjects import new_subject
 from safeguard.web.app import create_app
 from tests.review.helpers import make_user
 from tests.web.conftest import login
@@ -33,15 +35,18 @@ def stats_site(database_url: str) -> Iterator[Stats]:
     with session_scope(database_url) as session:
         for name, role in (("ana", "analyst"), ("rev", "reviewer"), ("adm", "admin")):
             make_user(session, name, role)
+        assert new_subject(session).reference == SUBJECT
+        create_case(session, "OP-W", "stats pages")
     yield Stats(database_url, create_app(ReviewSettings(), database_url))
 
 
+SUBJECT = "SUB-000001"
 ARREST = {
     "kind": "arrest",
     "occurred_at": "2023-05-02T10:00:00+01:00",
     "force": "WMP",
     "target_kind": "subject",
-    "target_ref": "S-1",
+    "target_ref": SUBJECT,
 }
 
 
@@ -51,7 +56,7 @@ def test_the_api_records_corrects_and_counts_with_roles_and_csrf(stats_site: Sta
     made = ana.post("/api/v1/actions", json=ARREST, headers={"X-CSRF-Token": token})
     assert made.status_code == 201, made.text
     ref = made.json()["ref"]
-    assert made.json()["person_key"] == "local:subject:S-1"
+    assert made.json()["person_key"] == f"local:subject:{SUBJECT}"
     again = ana.post(
         "/api/v1/actions",
         json={**ARREST, "occurred_at": "2023-06-02T10:00:00Z"},
@@ -138,8 +143,8 @@ def test_the_action_form_and_the_dashboard(stats_site: Stats) -> None:
     form = {
         "csrf_token": token,
         "kind": "safeguarding",
-        "target_kind": "referral",
-        "target_ref": "R-9",
+        "target_kind": "case",
+        "target_ref": "OP-W",
         "occurred_at": "2023-04-01T09:30",
         "force": "WMP",
         "fields": 'children=2\nhow=childrens_services\nchild_keys=["local:child:c1"]',

@@ -1,8 +1,8 @@
 """The services: every state change here is one function that checks the actor's role and
 writes its audit entry in the same transaction. The CLI and the web call these and nothing else.
 
-Roles: analysts and supervisors record and correct actions and outcomes; analysts, supervisors
-and admins read statistics; admins run the national roll-up (register force keys, sign exports,
+Roles: analysts, supervisors and intelligence officers record and correct actions and outcomes;
+they and admins read statistics; admins run the national roll-up (register force keys, sign exports,
 import forces' files).
 """
 
@@ -30,8 +30,8 @@ from safeguard.store.outcome_models import Action, CrimeOutcome, ForceKey, Rollu
 from safeguard.store.outcomes import ALL, Scope
 from safeguard.store.review_models import User
 
-CAN_RECORD = frozenset({"analyst", "supervisor"})
-CAN_READ_STATS = frozenset({"analyst", "supervisor", "admin"})
+CAN_RECORD = frozenset({"analyst", "supervisor", "intelligence"})
+CAN_READ_STATS = frozenset({"analyst", "supervisor", "intelligence", "admin"})
 CAN_ROLLUP = frozenset({"admin"})
 KEY_ENV = "SAFEGUARD_DECONFLICTION_KEY"
 MAX_REASON = 2000
@@ -111,10 +111,11 @@ def resolve_person(text: str | None, target_kind: str, target_ref: str) -> str |
 
 
 def _links(session: Session, action: kinds.ActionIn) -> list[str]:
-    """Problems with what the action links to (cases, exhibits, first-generation media)."""
+    """Problems with what the action links to (its subject, referral or case; exhibits of the
+    case; first-generation media)."""
     problems = []
-    if action.target_kind == "case" and not repo.case_exists(session, action.target_ref):
-        problems.append(f"no case {action.target_ref!r}")
+    if not repo.target_facts(session, action.target_kind, action.target_ref).found:
+        problems.append(f"no {action.target_kind} {action.target_ref!r}")
     fields = action.fields
     if action.kind == "devices_seized" and fields.get("exhibits"):
         case_ref = fields.get("case") or (
@@ -162,17 +163,40 @@ def _row(action: kinds.ActionIn, ref: str, version: int, actor: Actor) -> Action
     )
 
 
-def _validated(session: Session, action: kinds.ActionIn) -> None:
+def _validated(session: Session, action: kinds.ActionIn) -> kinds.ActionIn:
+    """The action, checked, with what its target tells: when the referral behind it was
+    received and its latest KIRAT band, where the user gave neither."""
+    action = _with_person(action)
     problems = kinds.check_input(action)
     if not problems:
         problems = _links(session, action)
     if problems:
         raise OutcomeError(problems)
+    return _enriched(session, action)
+
+
+def _with_person(action: kinds.ActionIn) -> kinds.ActionIn:
+    """An action on a subject counts that subject unless another person key is given."""
+    if action.person_key is None and action.target_kind == "subject":
+        return replace(action, person_key=resolve_person(None, "subject", action.target_ref))
+    return action
+
+
+def _enriched(session: Session, action: kinds.ActionIn) -> kinds.ActionIn:
+    if action.referral_received_at is not None and action.band is not None:
+        return action
+    facts = repo.target_facts(session, action.target_kind, action.target_ref)
+    received = action.referral_received_at or facts.received_at
+    if received is not None and received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)  # SQLite gives stored UTC back without its zone
+    if received is not None and received > action.occurred_at:
+        received = action.referral_received_at  # a referral after the action did not lead to it
+    return replace(action, referral_received_at=received, band=action.band or facts.band)
 
 
 def record_action(session: Session, actor: Actor, action: kinds.ActionIn) -> Action:
     _require(actor, CAN_RECORD, "record actions")
-    _validated(session, action)
+    action = _validated(session, action)
     ref = "A-" + secrets.token_hex(6).upper()
     row = repo.add_action(session, _row(action, ref, 1, actor), _children(action, ref))
     _audit(
@@ -195,6 +219,7 @@ def record_actions(
     one audit entry naming the source, the count and a digest of the new refs."""
     _require(actor, CAN_RECORD, "record actions")
     problems = []
+    actions = [_with_person(a) for a in actions]
     for i, action in enumerate(actions):
         found = kinds.check_input(action) or _links(session, action)
         problems.extend(f"record {i + 1}: {p}" for p in found)
@@ -204,6 +229,7 @@ def record_actions(
         raise OutcomeError(problems)
     refs = []
     for action in actions:
+        action = _enriched(session, action)
         ref = "A-" + secrets.token_hex(6).upper()
         repo.add_action(session, _row(action, ref, 1, actor), _children(action, ref))
         refs.append(ref)
@@ -272,8 +298,7 @@ def correct_action(
     unknown = set(changes) - set(kinds.ActionIn.__dataclass_fields__)
     if unknown:
         raise OutcomeError([f"{', '.join(sorted(unknown))} cannot be corrected"])
-    corrected = replace(base, **changes)
-    _validated(session, corrected)
+    corrected = _validated(session, replace(base, **changes))
     row = _row(corrected, ref, previous.version + 1, actor)
     row.supersedes_id, row.reason = previous.id, reason
     repo.add_action(session, row, _children(corrected, ref))
@@ -368,8 +393,11 @@ def record_outcome(
     row = _outcome_row(record, previous.version + 1 if previous else 1, actor)
     if previous is not None:
         row.supersedes_id, row.reason = previous.id, _reason(reason or "")
-    if record.target_kind == "case" and not repo.case_exists(session, record.target_ref or ""):
-        raise OutcomeError([f"no case {record.target_ref!r}"])
+    if (
+        record.target_kind is not None
+        and not repo.target_facts(session, record.target_kind, record.target_ref or "").found
+    ):
+        raise OutcomeError([f"no {record.target_kind} {record.target_ref!r}"])
     repo.add_outcome(session, row)
     _audit(
         session,

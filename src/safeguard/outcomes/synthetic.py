@@ -30,6 +30,7 @@ SNAPSHOT_2015 = {
     "positions_of_trust": 104,
 }
 PERIOD_2015 = Period(date(2015, 1, 1), date(2015, 11, 27))
+CASES = ("OP-KESTREL", "OP-HERON")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Scenario:
     outcomes: tuple[OutcomeRecord, ...]
     #: A person counted in ``arrests`` (for the "one more arrest" check).
     an_arrested_person: str
+    #: The cases (operations) the actions are recorded on: create them before recording.
+    cases: tuple[str, ...] = ()
 
 
 def _moment(rng: random.Random, period: Period) -> datetime:
@@ -70,22 +73,18 @@ def snapshot_scenario(
     t = dict(targets)
 
     def act(kind: str, person: str | None, when: datetime, **fields: object) -> None:
-        target = (
-            ("subject", person.split(":")[-1])
-            if person
-            else ("referral", f"R-{rng.randint(1, 10**6)}")
-        )
+        case = rng.choice(CASES)
         actions.append(
             ActionIn(
                 kind=kind,
                 occurred_at=when,
                 force=force,
-                target_kind=target[0],
-                target_ref=target[1],
+                target_kind="case",
+                target_ref=case,
                 fields=fields,
                 person_key=person,
                 team="OCAIT",
-                operation=rng.choice(("OP-KESTREL", "OP-HERON", None)),
+                operation=case,
                 band=rng.choice(("Low", "Medium", "High", "Very High")),
                 referral_received_at=when - timedelta(days=rng.randint(5, 200)),
             )
@@ -174,7 +173,7 @@ def snapshot_scenario(
         remaining -= size
     act("safeguarding", None, _outside(rng, period), children=2, how="other")
     rng.shuffle(actions)
-    return Scenario(period, force, tuple(actions), tuple(outcomes), people[0])
+    return Scenario(period, force, tuple(actions), tuple(outcomes), people[0], CASES)
 
 
 #: The mix of a large force's year (kind, weight) for the benchmark.
