@@ -21,13 +21,15 @@ from sqlalchemy import select
 
 from safeguard.evidence import EvidenceError, EvidenceLimits, iter_evidence
 from safeguard.evidence.names import unique_logical_path
+from safeguard.hashing.images import DEFAULT_MAX_PIXELS, pixel_limit
 from safeguard.store.cases import get_case
 from safeguard.store.database import session_scope
+from safeguard.store.hardening_models import PURGED
 from safeguard.store.models import Exhibit, FileRecord
 from safeguard.store.previews import preview_counts, put_previews
+from safeguard.store.retention import retention_state
 from safeguard.store.review_items import review_items
 from safeguard.store.review_models import FULL, THUMB
-from safeguard.triage.retention import accepts_previews
 
 THUMB_PX = 320
 FULL_PX = 1024
@@ -49,10 +51,17 @@ def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
 
 
 def make_previews(
-    data: bytes, thumb_px: int = THUMB_PX, full_px: int = FULL_PX
+    data: bytes,
+    thumb_px: int = THUMB_PX,
+    full_px: int = FULL_PX,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> tuple[bytes, bytes]:
-    """(thumb, full) colour JPEGs of a picture's first frame, upright as EXIF says."""
-    with Image.open(io.BytesIO(data)) as source:
+    """(thumb, full) colour JPEGs of a picture's first frame, upright as EXIF says.
+
+    The pixel limit is the hashing one (``DEFAULT_MAX_PIXELS``), not Pillow's own smaller
+    default: every picture that was hashed gets its preview.
+    """
+    with pixel_limit(max_pixels), Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (full_px, full_px))
         image = ImageOps.exif_transpose(source).convert("RGB")
     image.thumbnail((full_px, full_px), Image.Resampling.LANCZOS)
@@ -131,7 +140,7 @@ def prepare_case(
     summary = PrepareSummary()
     with session_scope(database_url) as session:
         case = get_case(session, case_reference)
-        if not accepts_previews(session, case.id):
+        if retention_state(session, case.id) == PURGED:
             summary.problems.append(f"case {case_reference} is purged: no previews are stored")
             return summary
         items = [

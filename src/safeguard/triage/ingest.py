@@ -23,6 +23,7 @@ from safeguard.hashing.video_analysis import empty_video_error
 from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
+from safeguard.store.locks import exhibit_lock
 from safeguard.triage.exhibit_matching import MatchOptions, match_exhibit
 from safeguard.triage.progress import NoProgress, Progress
 
@@ -175,6 +176,21 @@ def _walk(
 
 
 def ingest_exhibit(
+    case_reference: str,
+    exhibit_reference: str,
+    root: Path,
+    options: IngestOptions | None = None,
+    progress: Progress | None = None,
+    database_url: str | None = None,
+) -> IngestSummary:
+    """Ingest one exhibit; raises ExhibitBusy when another process is ingesting it."""
+    with exhibit_lock(database_url, case_reference, exhibit_reference):
+        return _ingest_exhibit(
+            case_reference, exhibit_reference, root, options, progress, database_url
+        )
+
+
+def _ingest_exhibit(
     case_reference: str,
     exhibit_reference: str,
     root: Path,

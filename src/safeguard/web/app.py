@@ -7,10 +7,13 @@ scripts and styles (no inline script, no third-party content).
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from safeguard.review.access import NotAllowed
@@ -18,8 +21,9 @@ from safeguard.review.grading import ReviewError
 from safeguard.review.settings import ReviewSettings
 from safeguard.store.database import database_url as default_url
 from safeguard.store.database import upgrade
-from safeguard.web.deps import LoginRequired, SignedIn
+from safeguard.web.deps import LoginRequired, viewer
 from safeguard.web.limits import BodyLimit
+from safeguard.web.lookup_api import _bearer, client
 
 STATIC = Path(__file__).with_name("static")
 #: The only files the static route serves (name -> media type).
@@ -42,6 +46,20 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         return response
+
+
+def docs_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> None:
+    """A signed-in user, or another tool with an API token, may read the API's schema."""
+    if credentials is not None and credentials.credentials:
+        client(request, credentials)
+    else:
+        viewer(request)
+
+
+Reader = Annotated[None, Depends(docs_reader)]
 
 
 def _wants_json(request: Request) -> bool:
@@ -86,9 +104,15 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
         response.headers["Cache-Control"] = "private, max-age=300"
         return response
 
+    @app.get("/openapi.json", include_in_schema=False)
     @app.get("/api/openapi.json", include_in_schema=False)
-    def openapi(_: SignedIn) -> JSONResponse:
+    def openapi(_: Reader) -> JSONResponse:
         return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(_: Reader) -> HTMLResponse:
+        """The API reference as a plain page (no third-party script: the CSP allows none)."""
+        return HTMLResponse(api_reference(app.openapi()))
 
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -97,6 +121,26 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
     app.include_router(lookup_api.router)
     app.include_router(admin_api.router)
     return app
+
+
+def api_reference(schema: dict) -> str:
+    """A plain HTML list of the schema's operations, each with its summary and description."""
+    rows = []
+    for path, operations in sorted(schema.get("paths", {}).items()):
+        for method, operation in sorted(operations.items()):
+            summary = escape(operation.get("summary", ""))
+            text = escape(operation.get("description", "")).replace("\n", "<br>")
+            rows.append(
+                f"<tr><td><code>{escape(method.upper())} {escape(path)}</code></td>"
+                f"<td><b>{summary}</b><br>{text}</td></tr>"
+            )
+    title = escape(schema.get("info", {}).get("title", "API"))
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        "<link rel='stylesheet' href='/static/style.css'></head><body>"
+        f"<h1>{title}</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a></p>"
+        f"<table>{''.join(rows)}</table></body></html>"
+    )
 
 
 def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
