@@ -31,6 +31,9 @@ from safeguard.store.retention import retention_state
 from safeguard.store.review_items import review_items
 from safeguard.store.review_models import FULL, THUMB
 
+#: Exhibit states: matching done; and its review previews being stored.
+COMPLETE, PREVIEWING = "complete", "previews"
+
 THUMB_PX = 320
 FULL_PX = 1024
 
@@ -133,6 +136,13 @@ def _prepare_exhibit(
     return done | failed
 
 
+def _previews_stored(exhibit_id: int, database_url: str | None) -> None:
+    with session_scope(database_url) as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        if exhibit is not None and exhibit.state == PREVIEWING:
+            exhibit.state = COMPLETE
+
+
 def prepare_case(
     case_reference: str, database_url: str | None = None, batch: int = 32
 ) -> PrepareSummary:
@@ -162,9 +172,11 @@ def prepare_case(
                 )
             ).all()
             wanted = {path: (m, media[m]) for path, m in paths}
-            work.append((Path(exhibit.source_path), wanted, set(media)))
+            work.append((Path(exhibit.source_path), wanted, set(media), exhibit.id))
+            if exhibit.state == COMPLETE:
+                exhibit.state = PREVIEWING  # not shown complete while its previews are stored
     done: set[int] = set()
-    for root, wanted, media_ids in work:
+    for root, wanted, media_ids, exhibit_id in work:
         pending = media_ids - done
         summary.wanted += len(pending)
         wanted = {p: t for p, t in wanted.items() if t[0] in pending}
@@ -174,4 +186,7 @@ def prepare_case(
         done |= _prepare_exhibit(root, wanted, summary, database_url, batch)
         for media_id in sorted(pending - done):
             summary.problems.append(f"media {media_id}: not found in {root}")
+        _previews_stored(exhibit_id, database_url)
+    for *_, exhibit_id in work:  # an exhibit whose folder was not reachable, too
+        _previews_stored(exhibit_id, database_url)
     return summary
