@@ -121,3 +121,27 @@ def test_media_shared_with_an_open_case_keep_their_previews(
     with session_scope(sqlite_url) as session:
         assert session.scalar(select(func.count()).select_from(MediaPreview)) > 0
         assert session.scalar(select(func.count()).select_from(FileRecord)) > 0
+
+
+def test_an_exhibit_is_not_shown_complete_while_its_previews_are_stored(
+    sqlite_url: str, corpus: DemoCorpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safeguard.review import previews
+    from safeguard.store.models import Exhibit
+
+    with session_scope(sqlite_url) as session:
+        create_case(session, "OP-S")
+    import_bank_file(corpus.bank_csv, "demo", database_url=sqlite_url)
+    ingest_exhibit("OP-S", "EX1", corpus.exhibit_dir, IngestOptions(workers=1), None, sqlite_url)
+    states: list[str] = []
+    original = previews._prepare_exhibit
+
+    def watched(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with session_scope(sqlite_url) as session:
+            states.append(session.scalar(select(Exhibit.state)))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(previews, "_prepare_exhibit", watched)
+    assert prepare_case("OP-S", sqlite_url).stored > 0
+    with session_scope(sqlite_url) as session:
+        assert states == ["previews"] and session.scalar(select(Exhibit.state)) == "complete"

@@ -12,14 +12,22 @@ import os
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from safeguard.matching.pdq_index import PdqIndex
+from safeguard.store.database import database_url
+from safeguard.store.keys import state_dir
 from safeguard.store.models import Bank, BankEntry
 
 
-def index_dir() -> Path:
-    return Path(os.environ.get("SAFEGUARD_INDEX_DIR", "var/indexes"))
+def index_dir(url: str | URL | None = None) -> Path:
+    """``SAFEGUARD_INDEX_DIR``, else ``indexes/`` beside the store (store/keys.py's state dir),
+    never the current directory of whoever runs the command."""
+    configured = os.environ.get("SAFEGUARD_INDEX_DIR")
+    if configured:
+        return Path(configured)
+    return state_dir(url if url is not None else database_url()) / "indexes"
 
 
 def _entries(session: Session, bank_id: int, min_quality: int):  # noqa: ANN202
@@ -50,7 +58,8 @@ def bank_index(session: Session, bank: Bank, min_quality: int) -> PdqIndex | Non
             str(min_quality),
         )
     )
-    path = index_dir() / f"bank-{bank.id}-{hashlib.sha256(identity.encode()).hexdigest()[:20]}.pdq"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
+    path = index_dir(session.get_bind().url) / f"bank-{bank.id}-{digest}.pdq"
     if path.exists():
         try:
             return PdqIndex.load(path)

@@ -31,6 +31,7 @@ from safeguard.store import banks as bank_store
 from safeguard.store import cases as case_store
 from safeguard.store.cases import AlreadyExists, NotFound
 from safeguard.store.database import database_url, session_scope, upgrade
+from safeguard.store.locks import ExhibitBusy
 from safeguard.triage.exhibit_matching import MatchOptions
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
 from safeguard.triage.retention import RetentionError, close_case, purge_case, reopen_case
@@ -289,7 +290,7 @@ def ingest(
     try:
         with RichProgress(err) as progress:
             summary = ingest_exhibit(case, exhibit, path, options, progress)
-    except (NotFound, FileNotFoundError, ClusterError) as error:
+    except (NotFound, FileNotFoundError, ClusterError, ExhibitBusy) as error:
         raise _fail(str(error)) from None
     console.print(
         escape(

@@ -108,7 +108,7 @@ def _analyse_stream(
     stream: BinaryIO, max_pixels: int, draft: bool, block: int, previews: bool = False
 ) -> ImageFacts:
     started = timing.now()
-    with _pillow_limits(None):
+    with pixel_limit(None):
         img = _open(stream, _sniffed_format(stream))
     timing.add("decode", started)
     try:
@@ -121,7 +121,7 @@ def _analyse_stream(
                 f"{fmt} image declares {width}x{height} = {width * height:,} pixels, "
                 f"over the limit of {max_pixels:,}; not decoded"
             )
-        with _pillow_limits(max_pixels):
+        with pixel_limit(max_pixels):
             return _analyse_open(img, fmt, width, height, draft, block, previews)
     finally:
         img.close()
@@ -261,7 +261,7 @@ def _describe(exc: BaseException) -> str:
 
 
 @contextmanager
-def _pillow_limits(max_pixels: int | None) -> Iterator[None]:
+def pixel_limit(max_pixels: int | None) -> Iterator[None]:
     """Pillow's pixel limit set to ``max_pixels`` (None: off) with its bomb warning as an error.
 
     Other Pillow warnings (corrupt EXIF and the like) are silenced: the outcome is recorded

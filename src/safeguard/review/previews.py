@@ -24,14 +24,19 @@ from sqlalchemy import select
 
 from safeguard.evidence import EvidenceError, EvidenceLimits, iter_evidence
 from safeguard.evidence.names import unique_logical_path
+from safeguard.hashing.images import DEFAULT_MAX_PIXELS, pixel_limit
 from safeguard.hashing.previews import FULL_PX, THUMB_PX, exif_orientation, preview_jpegs
 from safeguard.store.cases import get_case
 from safeguard.store.database import session_scope
+from safeguard.store.hardening_models import PURGED
 from safeguard.store.models import Exhibit, FileRecord
 from safeguard.store.previews import preview_counts, put_previews
+from safeguard.store.retention import retention_state
 from safeguard.store.review_items import review_items
 from safeguard.store.review_models import FULL, THUMB
-from safeguard.triage.retention import accepts_previews
+
+#: Exhibit states: matching done; and its review previews being stored.
+COMPLETE, PREVIEWING = "complete", "previews"
 
 
 @dataclass
@@ -50,10 +55,17 @@ def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
 
 
 def make_previews(
-    data: bytes, thumb_px: int = THUMB_PX, full_px: int = FULL_PX
+    data: bytes,
+    thumb_px: int = THUMB_PX,
+    full_px: int = FULL_PX,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> tuple[bytes, bytes]:
-    """(thumb, full) colour JPEGs of a picture's first frame, upright as EXIF says."""
-    with Image.open(io.BytesIO(data)) as source:
+    """(thumb, full) colour JPEGs of a picture's first frame, upright as EXIF says.
+
+    The pixel limit is the hashing one (``DEFAULT_MAX_PIXELS``), not Pillow's own smaller
+    default: every picture that was hashed gets its preview.
+    """
+    with pixel_limit(max_pixels), Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (full_px, full_px))
         orientation = exif_orientation(source)
         image = source.convert("RGB")
@@ -124,6 +136,13 @@ def _prepare_exhibit(
     return done | failed
 
 
+def _previews_stored(exhibit_id: int, database_url: str | None) -> None:
+    with session_scope(database_url) as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        if exhibit is not None and exhibit.state == PREVIEWING:
+            exhibit.state = COMPLETE
+
+
 def prepare_case(
     case_reference: str,
     database_url: str | None = None,
@@ -135,7 +154,7 @@ def prepare_case(
     summary = PrepareSummary()
     with session_scope(database_url) as session:
         case = get_case(session, case_reference)
-        if not accepts_previews(session, case.id):
+        if retention_state(session, case.id) == PURGED:
             summary.problems.append(f"case {case_reference} is purged: no previews are stored")
             return summary
         items = [
@@ -161,9 +180,11 @@ def prepare_case(
                 )
             ).all()
             wanted = {path: (m, media[m]) for path, m in paths}
-            work.append((Path(exhibit.source_path), wanted, set(media)))
+            work.append((Path(exhibit.source_path), wanted, set(media), exhibit.id))
+            if exhibit.state == COMPLETE:
+                exhibit.state = PREVIEWING  # not shown complete while its previews are stored
     done: set[int] = set()
-    for root, wanted, media_ids in work:
+    for root, wanted, media_ids, exhibit_id in work:
         pending = media_ids - done
         summary.wanted += len(pending)
         wanted = {p: t for p, t in wanted.items() if t[0] in pending}
@@ -173,4 +194,7 @@ def prepare_case(
         done |= _prepare_exhibit(root, wanted, summary, database_url, batch)
         for media_id in sorted(pending - done):
             summary.problems.append(f"media {media_id}: not found in {root}")
+        _previews_stored(exhibit_id, database_url)
+    for *_, exhibit_id in work:  # an exhibit whose folder was not reachable, too
+        _previews_stored(exhibit_id, database_url)
     return summary

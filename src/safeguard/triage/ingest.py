@@ -30,6 +30,7 @@ from safeguard.store.cases import get_case, get_or_create_exhibit
 from safeguard.store.database import session_scope
 from safeguard.store.files import IngestedFile, annotate_file, existing_paths, store_batch
 from safeguard.store.images import record_image, record_verification
+from safeguard.store.locks import exhibit_lock
 from safeguard.store.models import Exhibit
 from safeguard.store.previews import drop_unneeded_previews, exhibit_preview_count
 from safeguard.store.review_models import FULL, THUMB
@@ -312,6 +313,21 @@ def _record_image(
 
 
 def ingest_exhibit(
+    case_reference: str,
+    exhibit_reference: str,
+    root: Path,
+    options: IngestOptions | None = None,
+    progress: Progress | None = None,
+    database_url: str | None = None,
+) -> IngestSummary:
+    """Ingest one exhibit; raises ExhibitBusy when another process is ingesting it."""
+    with exhibit_lock(database_url, case_reference, exhibit_reference):
+        return _ingest_exhibit(
+            case_reference, exhibit_reference, root, options, progress, database_url
+        )
+
+
+def _ingest_exhibit(
     case_reference: str,
     exhibit_reference: str,
     root: Path,

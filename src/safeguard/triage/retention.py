@@ -65,8 +65,3 @@ def purge_case(session: Session, reference: str, *, username: str | None = None)
         detail={"deleted": deleted, "kept_shared_media": kept},
     )
     return PurgeSummary(reference, deleted, kept)
-
-
-def accepts_previews(session: Session, case_id: int) -> bool:
-    """Whether previews may be stored for the case (not once it is purged)."""
-    return retention_state(session, case_id) != PURGED

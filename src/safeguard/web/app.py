@@ -7,11 +7,14 @@ scripts and styles (no inline script, no third-party content).
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
@@ -24,8 +27,9 @@ from safeguard.store.database import database_url as default_url
 from safeguard.store.database import upgrade
 from safeguard.store.providers import RequestNotFound
 from safeguard.store.referrals import ReferralNotFound
-from safeguard.web.deps import LoginRequired, SignedIn
+from safeguard.web.deps import LoginRequired, viewer
 from safeguard.web.limits import BodyLimit
+from safeguard.web.lookup_api import _bearer, client
 
 STATIC = Path(__file__).with_name("static")
 #: The only files the static route serves (name -> media type).
@@ -48,6 +52,20 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         return response
+
+
+def docs_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> None:
+    """A signed-in user, or another tool with an API token, may read the API's schema."""
+    if credentials is not None and credentials.credentials:
+        client(request, credentials)
+    else:
+        viewer(request)
+
+
+Reader = Annotated[None, Depends(docs_reader)]
 
 
 def _wants_json(request: Request) -> bool:
@@ -113,9 +131,15 @@ def create_app(settings: ReviewSettings | None = None, database_url: str | None 
         response.headers["Cache-Control"] = "private, max-age=300"
         return response
 
+    @app.get("/openapi.json", include_in_schema=False)
     @app.get("/api/openapi.json", include_in_schema=False)
-    def openapi(_: SignedIn) -> JSONResponse:
+    def openapi(_: Reader) -> JSONResponse:
         return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(_: Reader) -> HTMLResponse:
+        """The API reference as a plain page (no third-party script: the CSP allows none)."""
+        return HTMLResponse(api_reference(app.openapi()))
 
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -154,6 +178,26 @@ def _outcome_routes(app: FastAPI) -> None:
 
     app.include_router(stats_pages.router)
     app.include_router(stats_api.router)
+
+
+def api_reference(schema: dict) -> str:
+    """A plain HTML list of the schema's operations, each with its summary and description."""
+    rows = []
+    for path, operations in sorted(schema.get("paths", {}).items()):
+        for method, operation in sorted(operations.items()):
+            summary = escape(operation.get("summary", ""))
+            text = escape(operation.get("description", "")).replace("\n", "<br>")
+            rows.append(
+                f"<tr><td><code>{escape(method.upper())} {escape(path)}</code></td>"
+                f"<td><b>{summary}</b><br>{text}</td></tr>"
+            )
+    title = escape(schema.get("info", {}).get("title", "API"))
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        "<link rel='stylesheet' href='/static/style.css'></head><body>"
+        f"<h1>{title}</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a></p>"
+        f"<table>{''.join(rows)}</table></body></html>"
+    )
 
 
 def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
