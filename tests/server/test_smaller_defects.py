@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from safeguard.triage.banks import import_bank_file
-from safeguard.triage.lookup import HashQuery, lookup
+from safeguard.banks.bank_files import import_bank_file
+from safeguard.banks.lookup import HashQuery, lookup
 from typer.testing import CliRunner
 
 from safeguard.cli.main import app as cli
