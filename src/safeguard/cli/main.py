@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -179,6 +181,9 @@ def ingest(
     radius: int = typer.Option(31, help="PDQ match distance."),
     min_quality: int = typer.Option(50, help="Ignore PDQ hashes below this quality."),
     batch: int = typer.Option(256, help="Files stored per transaction."),
+    timings: Path = typer.Option(
+        None, "--timings", help="Write where the time went (seconds by phase) to this JSON file."
+    ),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
 
@@ -199,7 +204,12 @@ def ingest(
         f" now, {summary.files_already_stored:,} already stored, {summary.errors:,} unreadable;"
         f" {summary.previews:,} pictures for review with previews"
     )
+    preparing = time.perf_counter()
     review_commands.prepare_review(case, exhibit)  # only what the workers could not make
+    if timings is not None:
+        spent = dict(summary.timings)
+        spent["prepare_review"] = time.perf_counter() - preparing
+        timings.write_text(json.dumps({k: round(v, 4) for k, v in spent.items()}, indent=2))
 
 
 @app.command("report")
