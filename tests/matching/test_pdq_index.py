@@ -258,3 +258,30 @@ def test_memory_budget_bounds_the_tables() -> None:
     assert compact.nbytes == bank.nbytes + ids.nbytes
     queries = np.concatenate([bank[:50], rng.integers(0, 256, size=(50, 32), dtype=np.uint8)])
     assert triples(default.search(queries)) == triples(compact.search(queries))
+
+
+def test_compact_layout_plans_once_per_batch_size(
+    planted: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: the compact layout's pure-Python planner ran on every search (about a second,
+    even for one query); the choice is now made once per radius and batch-size bucket."""
+    from safeguard.matching import _pdq_kernels
+
+    bank, ids, queries, dist = planted
+    compact = PdqIndex.build(bank, ids, layout="compact")
+    calls: list[int] = []
+    real = _pdq_kernels.choose_tables
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(kwargs.get("sort_cost_queries", 0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_pdq_kernels, "choose_tables", counting)
+    first = triples(compact.search(queries[:1], 31))
+    for _ in range(5):
+        assert triples(compact.search(queries[:1], 31)) == first
+    assert len(calls) == 1
+    compact.search(queries, 31)  # another batch size: planned once more
+    compact.search(queries, 31)
+    assert len(calls) == 2
+    assert first == [t for t in within(dist, ids, 31) if t[0] == 0]

@@ -30,13 +30,14 @@ def small_demo(demo_corpus: DemoCorpus) -> DemoCorpus:
     return demo_corpus
 
 
-def ingest(url: str, corpus: DemoCorpus, root: Path | None = None) -> None:
+def ingest(
+    url: str, corpus: DemoCorpus, root: Path | None = None, *, previews: bool = True
+) -> None:
     with session_scope(url) as session:
         create_case(session, "OP-PREVIEW")
     import_bank_file(corpus.bank_csv, "demo", database_url=url)
-    ingest_exhibit(
-        "OP-PREVIEW", "EX1", root or corpus.exhibit_dir, IngestOptions(workers=1), database_url=url
-    )
+    options = IngestOptions(workers=1, previews=previews)
+    ingest_exhibit("OP-PREVIEW", "EX1", root or corpus.exhibit_dir, options, database_url=url)
 
 
 def high_frequency(image: Image.Image) -> float:
@@ -52,8 +53,9 @@ def test_previews_are_stored_only_for_pictures_needing_review(
     database_url: str, small_demo: DemoCorpus
 ) -> None:
     ingest(database_url, small_demo)
+    # The ingest workers made them (one pass): nothing is left for prepare_case to do.
     summary = prepare_case("OP-PREVIEW", database_url)
-    assert summary.stored > 0 and not summary.problems
+    assert summary.stored == 0 and summary.already > 0 and not summary.problems
     with session_scope(database_url) as session:
         status = dict(session.execute(select(ExhibitMedia.media_id, ExhibitMedia.status)).all())
         kinds = dict(session.execute(select(Media.id, Media.kind)).all())
@@ -68,6 +70,19 @@ def test_previews_are_stored_only_for_pictures_needing_review(
     assert thumbs == wanted - broken
     assert {m for m, k in previews if k == "full"} == thumbs
     assert not any(status[m] == "graded_exact" for m in thumbs)
+    assert summary.already == len(thumbs)
+
+
+def test_prepare_case_stores_what_an_ingest_without_previews_left(
+    database_url: str, small_demo: DemoCorpus
+) -> None:
+    ingest(database_url, small_demo, previews=False)
+    summary = prepare_case("OP-PREVIEW", database_url)
+    assert summary.stored > 0 and not summary.problems
+    with session_scope(database_url) as session:
+        thumbs = set(
+            session.scalars(select(MediaPreview.media_id).where(MediaPreview.kind == "thumb"))
+        )
     assert summary.stored == len(thumbs)
     again = prepare_case("OP-PREVIEW", database_url)
     assert again.stored == 0 and again.already == summary.stored
@@ -104,7 +119,7 @@ def test_bytes_that_no_longer_match_their_hash_get_no_preview(
     database_url = sqlite_url
     root = tmp_path / "exhibit"
     shutil.copytree(small_demo.exhibit_dir, root)
-    ingest(database_url, small_demo, root)
+    ingest(database_url, small_demo, root, previews=False)
     unseen = next(p for p in small_demo.by_role("unseen") if "!/" not in p.logical_path)
     target = root / unseen.logical_path
     target.write_bytes(target.read_bytes() + b"tampered")
@@ -122,6 +137,8 @@ def test_the_ingest_command_prepares_review(sqlite_url: str, small_demo: DemoCor
         app, ["ingest", "OP-CLI", "EX1", str(small_demo.exhibit_dir), "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert "review:" in result.stderr and "previews stored" in result.stderr
+    # One pass: the workers made the previews; counted for this exhibit.
+    assert "pictures for review with previews" in result.stdout
+    assert "review (exhibit EX1): 0 previews stored" in result.stderr
     with session_scope(sqlite_url) as session:
         assert session.scalar(select(MediaPreview.media_id).limit(1)) is not None

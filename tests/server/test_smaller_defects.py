@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from safeguard.banks.bank_files import import_bank_file
-from safeguard.banks.lookup import HashQuery, lookup
 from typer.testing import CliRunner
 
+from safeguard.banks.bank_files import import_bank_file
+from safeguard.banks.lookup import HashQuery, lookup
 from safeguard.cli.main import app as cli
 from safeguard.demo.corpus import DemoCorpus
 from safeguard.hashing.facts import ImageRejected

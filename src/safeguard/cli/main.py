@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -273,6 +275,9 @@ def ingest(
         " `ray start` on this machine). Every node must see PATH at the same absolute path."
         " Needs: pip install 'safeguard[cluster]'.",
     ),
+    timings: Path = typer.Option(
+        None, "--timings", help="Write where the time went (seconds by phase) to this JSON file."
+    ),
 ) -> None:
     """Ingest an exhibit: hash every file, match against the banks, group what is new.
 
@@ -310,7 +315,12 @@ def ingest(
             console.print(
                 f"  node {escape(node)}: {summary.nodes[node]:,} files, {rate:,.1f} files/s"
             )
+    preparing = time.perf_counter()
     review_commands.prepare_review(case, exhibit)  # only what the workers could not make
+    if timings is not None:
+        spent = dict(summary.timings)
+        spent["prepare_review"] = time.perf_counter() - preparing
+        timings.write_text(json.dumps({k: round(v, 4) for k, v in spent.items()}, indent=2))
     if image is not None and image.verification in ("mismatch", "unreadable"):
         raise _fail(f"the image of exhibit {exhibit} failed verification: {image.detail}")
 

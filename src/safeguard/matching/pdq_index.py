@@ -170,6 +170,10 @@ class PdqIndex:
         self._tables = tables
         self._layout: Layout = layout
         self._keepalive = _keepalive
+        #: The compact layout's table choice per (radius, batch size rounded up to a power of
+        #: two): the planner is pure Python and cost about a second a call, which a single query
+        #: paid every time; the index never changes, so the choice is made once.
+        self._plans: dict[tuple[int, int], Any] = {}
 
     # ---------------------------------------------------------------- construction
 
@@ -368,17 +372,22 @@ class PdqIndex:
                 return None
             return self._tables, thresholds
         if self._layout == "compact":
-            choice = K.choose_tables(
-                unique,
-                radius,
-                max_bytes=None,
-                sort_cost_queries=n_queries,
-                max_bits=_COMPACT_MAX_BITS,
-            )
-            if choice is None:
-                return None
-            bits, thresholds = choice
-            return [(k * b, b) for k, b in enumerate(bits)], thresholds
+            bucket = 1 << max(0, int(n_queries) - 1).bit_length()
+            key = (radius, bucket)
+            if key not in self._plans:
+                choice = K.choose_tables(
+                    unique,
+                    radius,
+                    max_bytes=None,
+                    sort_cost_queries=bucket,
+                    max_bits=_COMPACT_MAX_BITS,
+                )
+                self._plans[key] = (
+                    None
+                    if choice is None
+                    else ([(k * b, b) for k, b in enumerate(choice[0])], choice[1])
+                )
+            return self._plans[key]
         return None
 
     def _probe_all(
