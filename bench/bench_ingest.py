@@ -341,7 +341,7 @@ def _camera_roll(count: int, seed: int, into: Path) -> Path:
 def _measure(
     name: str, root: Path, workers: int, bank_csv: Path | None, workdir: Path
 ) -> dict[str, Any]:
-    from safeguard.triage.banks import import_bank_file
+    from safeguard.banks.bank_files import import_bank_file
 
     from safeguard.store.cases import create_case
     from safeguard.store.database import session_scope
@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["camera_roll"] = _measure("camera", roll, args.workers, None, workdir)
         if args.api:
             url = f"sqlite:///{workdir / 'api.sqlite'}"
-            from safeguard.triage.banks import import_bank_file
+            from safeguard.banks.bank_files import import_bank_file
 
             from safeguard.store.cases import create_case
             from safeguard.store.database import session_scope
