@@ -291,6 +291,31 @@ def _time(seconds: int, nanos: int = 0) -> datetime | None:
         return None
 
 
+def recognised(path: Path, kind: str) -> bool:
+    """Whether TSK finds a partition table or a file system in the image: a file named like a
+    raw image (``x.bin``) that holds neither is an ordinary file."""
+    if not images_supported():
+        return False
+    try:
+        reader = open_reader(path, kind)
+    except ImageError:
+        return True  # let the walk report why it cannot be opened
+    try:
+        image = _tsk_image(reader)
+        try:
+            pytsk3.Volume_Info(image)
+            return True
+        except OSError:
+            pass
+        try:
+            pytsk3.FS_Info(image, offset=0)
+            return True
+        except OSError:
+            return False
+    finally:
+        reader.close()
+
+
 def list_volumes(image, size: int) -> tuple[list[Volume], list[EvidenceError]]:  # noqa: ANN001
     """The allocated partitions in table order, or one volume at 0 when there is no table."""
     try:
