@@ -20,6 +20,7 @@ are not media; their clusters still count as allocated for carving.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import errno
@@ -150,7 +151,7 @@ class _RawReader(_Reader):
         out = bytearray()
         end = min(offset + length, self.size)
         while offset < end:
-            index = max(i for i, start in enumerate(self._starts) if start <= offset)
+            index = bisect.bisect_right(self._starts, offset) - 1
             handle = self._files[index]
             seg_end = self._starts[index + 1] if index + 1 < len(self._starts) else self.size
             want = min(end, seg_end) - offset
