@@ -215,3 +215,13 @@ def test_virtual_disks_walk_exactly_as_the_raw_disk(
     assert errors == []
     assert _facts(items) == _facts(_walk(disks.mbr.path)[0])
     assert len(items) > len(_folder(disks.source))
+
+
+def test_a_file_named_like_a_raw_image_that_holds_no_disk_is_an_ordinary_file(
+    tmp_path: Path,
+) -> None:
+    blob = tmp_path / "firmware.bin"
+    blob.write_bytes(bytes(range(256)) * 64)
+    items, errors = _walk(blob)
+    assert errors == []
+    assert [(i.logical_path, i.size, i.origin) for i in items] == [("firmware.bin", 16384, None)]

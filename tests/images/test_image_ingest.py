@@ -231,3 +231,24 @@ def test_an_e01_ingest_killed_mid_run_resumes_to_the_same_store(
     assert 0 < _stored(resumed) < total, "the kill must land in the middle of the run"
     _run(resumed, *ingest)
     assert dump(resumed) == expected
+
+
+@pytest.mark.slow
+def test_the_cli_verifies_an_e01_and_exits_1_when_it_was_tampered_with(
+    tmp_path: Path, disks: BuiltDisks
+) -> None:
+    import shutil
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    _run(url, "case", "create", "OP-CLI")
+    good = _cli(url, "ingest", "OP-CLI", "GOOD", str(disks.e01[0]), "--verify", "--workers", "1")
+    _, stderr = good.communicate(timeout=900)
+    assert good.returncode == 0, stderr.decode()
+    copies = [Path(shutil.copy(p, tmp_path / p.name)) for p in disks.e01]
+    data = bytearray(copies[0].read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copies[0].write_bytes(bytes(data))
+    bad = _cli(url, "ingest", "OP-CLI", "BAD", str(copies[0]), "--verify", "--workers", "1")
+    _, stderr = bad.communicate(timeout=900)
+    assert bad.returncode == 1
+    assert b"failed verification" in stderr

@@ -256,11 +256,13 @@ def to_e01(
     evidence_number: str = "EX-01",
     examiner: str = "Demo Examiner",
     description: str = "benign generated test disk",
+    compression: str = "fast",
 ) -> list[Path]:
-    """``raw`` acquired by ``ewfacquire`` into ``target``.E01, .E02... (MD5 and SHA-1 stored)."""
+    """``raw`` acquired by ``ewfacquire`` into ``target``.E01, .E02... (MD5 and SHA-1 stored);
+    ``compression`` is ewfacquire's: "none", "empty-block", "fast" or "best"."""
     _run(
         "ewfacquire", "-u", "-t", target, "-S", str(max(segment_bytes, MIB)),
-        "-c", "fast", "-C", case_number, "-D", description, "-e", examiner,
+        "-c", compression, "-C", case_number, "-D", description, "-e", examiner,
         "-E", evidence_number, "-N", "benign test data", "-d", "sha1", "-f", "encase6",
         "-m", "fixed", "-M", "logical", "-b", "64", "-g", "64", "-q", raw,
     )  # fmt: skip

@@ -20,6 +20,7 @@ are not media; their clusters still count as allocated for carving.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import errno
@@ -150,7 +151,7 @@ class _RawReader(_Reader):
         out = bytearray()
         end = min(offset + length, self.size)
         while offset < end:
-            index = max(i for i, start in enumerate(self._starts) if start <= offset)
+            index = bisect.bisect_right(self._starts, offset) - 1
             handle = self._files[index]
             seg_end = self._starts[index + 1] if index + 1 < len(self._starts) else self.size
             want = min(end, seg_end) - offset
@@ -289,6 +290,31 @@ def _time(seconds: int, nanos: int = 0) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=nanos // 1000)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def recognised(path: Path, kind: str) -> bool:
+    """Whether TSK finds a partition table or a file system in the image: a file named like a
+    raw image (``x.bin``) that holds neither is an ordinary file."""
+    if not images_supported():
+        return False
+    try:
+        reader = open_reader(path, kind)
+    except ImageError:
+        return True  # let the walk report why it cannot be opened
+    try:
+        image = _tsk_image(reader)
+        try:
+            pytsk3.Volume_Info(image)
+            return True
+        except OSError:
+            pass
+        try:
+            pytsk3.FS_Info(image, offset=0)
+            return True
+        except OSError:
+            return False
+    finally:
+        reader.close()
 
 
 def list_volumes(image, size: int) -> tuple[list[Volume], list[EvidenceError]]:  # noqa: ANN001

@@ -16,7 +16,7 @@ from safeguard.evidence.directory import (
     text_name,
     walk_directory,
 )
-from safeguard.evidence.images import image_kind, walk_image
+from safeguard.evidence.images import image_kind, recognised, walk_image
 from safeguard.evidence.items import EvidenceError, open_readonly
 from safeguard.evidence.limits import EvidenceLimits
 from safeguard.evidence.sniff import HEAD_BYTES
@@ -68,7 +68,10 @@ def disk_image_kind(root: Path) -> str | None:
                 tail = handle.read(HEAD_BYTES)
     except OSError:
         return None
-    return image_kind(Path(root), head, tail)
+    kind = image_kind(Path(root), head, tail)
+    if kind in ("raw", "split") and not recognised(Path(root), kind):
+        return None  # named like a raw disk, but no partition table or file system: a file
+    return kind
 
 
 def _walk(root: Path, status: os.stat_result, expander: Expander, carve: bool) -> Iterator[Found]:
