@@ -199,10 +199,13 @@ def ingest_exhibit(
     options: IngestOptions | None = None,
     progress: Progress | None = None,
     database_url: str | None = None,
+    pool: WorkerPool | None = None,
 ) -> IngestSummary:
+    """Ingest ``root`` as an exhibit of the case; ``pool`` (closed here when done) overrides the
+    one ``options`` chooses (local processes, or the Ray cluster of ``options.cluster``)."""
     options = options or IngestOptions()
     progress = progress or NoProgress()
-    root = Path(root)
+    root = Path(root).absolute()  # workers on other nodes see it at the same absolute path
     if not root.exists():
         raise FileNotFoundError(f"exhibit path does not exist: {root}")
     started = perf_counter()
@@ -215,7 +218,7 @@ def ingest_exhibit(
     summary = IngestSummary(exhibit_id=exhibit_id)
     timings = summary.timings
     timings["store"] += perf_counter() - started
-    pool = worker_pool(options, root)
+    pool = pool or worker_pool(options, root)
     progress.phase("hashing", _count_files(root))
     node_done = getattr(progress, "node_done", None)
     batch: list[IngestedFile] = []
