@@ -4,6 +4,7 @@ Generates (and caches, see bench/corpus.py) an exhibit of N files, then ingests 
 SQLite store four times, each in a child process, with the same code path (``ingest_exhibit``):
 
 * local pool, 1 worker process       vs  a 1-node Ray cluster (the head, ``--num-cpus 1``)
+  (a worker process beside the driver on both sides, as a Ray task runs in a worker process)
 * local pool, 2 worker processes     vs  a 2-node Ray cluster (head + a second node, 1 CPU each)
 
 The cluster runs on this machine (bench/local_ray.py: each node its own ``ray start`` process
@@ -45,10 +46,19 @@ TARGET = 0.85
 def run_ingest(url: str, root: Path, workers: int, cluster: str | None) -> dict[str, Any]:
     """The child: one ingest, its summary as JSON."""
     from safeguard.triage.ingest import IngestOptions, ingest_exhibit
+    from safeguard.triage.workers import ProcessPool
 
+    # Worker processes beside this driver on both sides (even for one worker, where the ingest
+    # would otherwise analyse in this process): the same processes on the same cores.
+    pool = None if cluster else ProcessPool(workers)
     started = time.perf_counter()
     summary = ingest_exhibit(
-        CASE, "EX-1", root, IngestOptions(workers=workers, cluster=cluster), database_url=url
+        CASE,
+        "EX-1",
+        root,
+        IngestOptions(workers=workers, cluster=cluster),
+        database_url=url,
+        pool=pool,
     )
     total = time.perf_counter() - started
     return {
