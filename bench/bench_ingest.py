@@ -342,7 +342,6 @@ def _measure(
     name: str, root: Path, workers: int, bank_csv: Path | None, workdir: Path
 ) -> dict[str, Any]:
     from safeguard.banks.bank_files import import_bank_file
-
     from safeguard.store.cases import create_case
     from safeguard.store.database import session_scope
 
@@ -419,7 +418,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.api:
             url = f"sqlite:///{workdir / 'api.sqlite'}"
             from safeguard.banks.bank_files import import_bank_file
-
             from safeguard.store.cases import create_case
             from safeguard.store.database import session_scope
 

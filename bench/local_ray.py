@@ -30,6 +30,8 @@ from pathlib import Path
 #: address is the loopback one too.
 DRIVER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 STARTED = "Ray runtime started"
+#: A busy (shared, 2-core) machine can take longer than Ray's default 30 s to register a node.
+NODE_ENV = {"RAY_raylet_start_wait_time_s": "180"}
 
 
 def _free_port() -> int:
@@ -108,7 +110,11 @@ class LocalRayCluster:
             command += common
         with log.open("wb") as out:
             process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **NODE_ENV},
             )
         node = Node(process, log)
         self.nodes.append(node)

@@ -24,7 +24,8 @@ class FilesPerSecond(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} files/s" if speed else "", style="progress.data.speed")
+        unit = task.fields.get("unit", "/s")
+        return Text(f"{speed:,.0f} {unit}" if speed else "", style="progress.data.speed")
 
 
 class RichProgress:
@@ -64,7 +65,9 @@ class RichProgress:
 
     def phase(self, name: str, total: int | None = None) -> None:
         self._finish()
-        self._task = self._bar.add_task(escape(name), total=total)  # names quote file names
+        unit = "files/s" if name == "hashing" else "/s"
+        # names quote file names: escaped
+        self._task = self._bar.add_task(escape(name), total=total, unit=unit)
 
     def advance(self, steps: int = 1) -> None:
         if self._task is None:
@@ -78,5 +81,6 @@ class RichProgress:
     def node_done(self, node: str, files: int) -> None:
         """Files analysed by one node (cluster ingests): a line per node with its files/s."""
         if node not in self._nodes:
-            self._nodes[node] = self._bar.add_task(f"  {escape(node)}", total=None)
+            label = f"  {escape(node)}"
+            self._nodes[node] = self._bar.add_task(label, total=None, unit="files/s")
         self._bar.advance(self._nodes[node], files)

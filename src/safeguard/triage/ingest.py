@@ -319,11 +319,14 @@ def ingest_exhibit(
     options: IngestOptions | None = None,
     progress: Progress | None = None,
     database_url: str | None = None,
+    pool: WorkerPool | None = None,
 ) -> IngestSummary:
-    """Ingest one exhibit; raises ExhibitBusy when another process is ingesting it."""
+    """Ingest one exhibit; raises ExhibitBusy when another process is ingesting it. ``pool``
+    (closed here when done) overrides the one ``options`` chooses (local processes, or the Ray
+    cluster of ``options.cluster``)."""
     with exhibit_lock(database_url, case_reference, exhibit_reference):
         return _ingest_exhibit(
-            case_reference, exhibit_reference, root, options, progress, database_url
+            case_reference, exhibit_reference, root, options, progress, database_url, pool
         )
 
 
@@ -334,10 +337,11 @@ def _ingest_exhibit(
     options: IngestOptions | None = None,
     progress: Progress | None = None,
     database_url: str | None = None,
+    pool: WorkerPool | None = None,
 ) -> IngestSummary:
     options = options or IngestOptions()
     progress = progress or NoProgress()
-    root = Path(root)
+    root = Path(root).absolute()  # workers on other nodes see it at the same absolute path
     if not root.exists():
         raise FileNotFoundError(f"exhibit path does not exist: {root}")
     started = perf_counter()
@@ -355,7 +359,7 @@ def _ingest_exhibit(
         summary.image = _record_image(
             root, image_kind, exhibit_id, options.verify, progress, database_url
         )
-    pool = worker_pool(options, root)
+    pool = pool or worker_pool(options, root)
     progress.phase("hashing", _count_files(root))
     node_done = getattr(progress, "node_done", None)
     batch: list[IngestedFile] = []
