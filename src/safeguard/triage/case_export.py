@@ -80,7 +80,7 @@ def final_grade_records(
         )
         .order_by(ReviewOutcome.exhibit_id, ReviewOutcome.media_id)
     ).all()
-    grades: dict[int, tuple[str, bool, str | None, bool, str]] = {}
+    grades: dict[int, tuple[str, bool, str | None, bool, str, bool]] = {}
     for row in reviewed:
         if row.media_id not in grades:
             series = case.reference if row.series else None
@@ -91,6 +91,7 @@ def final_grade_records(
                 series,
                 row.self_generated,
                 where,
+                row.ai_generated,
             )
     statuses = ("graded_exact",) if confirmed_only else AUTOMATIC
     automatic = session.execute(
@@ -112,6 +113,7 @@ def final_grade_records(
                 entry.series if entry else None,
                 bool(entry and entry.self_generated),
                 f"{case.reference}/{exhibits[em.exhibit_id]}",
+                False,  # banks carry no AI-generated flag
             )
     if not grades:
         return []
@@ -125,7 +127,7 @@ def final_grade_records(
     frames = media_frames(session, [m for m, row in media.items() if row.kind == "video"])
     records = []
     for media_id in sorted(grades):
-        category, victim, series, self_generated, where = grades[media_id]
+        category, victim, series, self_generated, where, ai_generated = grades[media_id]
         m = media[media_id]
         records.append(
             BankRecord(
@@ -138,6 +140,7 @@ def final_grade_records(
                 victim_identified=victim,
                 series=series,
                 self_generated=self_generated,
+                ai_generated=ai_generated,
                 source=where,
                 external_id=str(media_id),
                 vpdq=tuple(
