@@ -310,3 +310,31 @@ def test_a_pending_vote_can_change_however_old_it_is(store):
         for row in session.scalars(select(ReviewOutcome)):
             row.updated_at = datetime.now(UTC) - timedelta(days=30)
         assert grading.change_votes(session, user, case, key, Grade("C"), policy)
+
+
+def test_the_case_export_carries_the_ai_generated_flag(store, tmp_path):
+    from safeguard.interchange.vics import read_vics, write_vics
+    from safeguard.triage.case_export import final_grade_records
+
+    policy = ReviewPolicy(3, 1, 10)
+    with session_scope(store["url"]) as session:
+        _, case = _session_objects(session, store)
+        key = f"{store['built'].exhibit_id}-g{store['built'].group_ids[1]}"
+        for name in ("rev1", "rev2", "sup"):
+            who = session.get(User, store["users"][name])
+            grading.vote_card(session, who, case, key, Grade("C", ai_generated=True), policy)
+        records = final_grade_records(session, case)
+        flagged = session.get(Media, store["built"].groups[1][0]).sha256
+    by_sha = {r.sha256: r for r in records}
+    assert by_sha[flagged].ai_generated
+    assert not any(r.ai_generated for s, r in by_sha.items() if s != flagged)
+    path = tmp_path / "export.json"
+    with path.open("w", encoding="utf-8") as out:
+        write_vics(records, out, profile="uk")
+    assert path.read_text().count('"AIGenerated":true') == 1
+    back = {r.sha256: r for r in read_vics(path, "uk") if hasattr(r, "sha256")}
+    assert back[flagged].ai_generated and not back[store_sha(records, flagged)].ai_generated
+
+
+def store_sha(records, flagged: str) -> str:
+    return next(r.sha256 for r in records if r.sha256 != flagged)

@@ -166,10 +166,10 @@ def test_the_queue_pages_undoes_remembers_skips_and_keeps_focus(browser, served:
     assert total > 4, "the demo must have more cards than one page"
     assert page.locator("#queue-empty").is_hidden()
     page.wait_for_function("() => document.querySelectorAll('article.card').length > 4")
+    page.screenshot(path=str(ARTIFACTS / "queue.png"))
     assert in_viewport(page, "article.card.focused .grades")  # buttons on screen at 1280x720
     assert page.evaluate("() => document.activeElement.matches('article.card.focused')")
     assert page.locator("article.card.focused").get_attribute("aria-label")
-    page.screenshot(path=str(ARTIFACTS / "queue.png"))
     assert axe_violations(page) == []
 
     # Full view: focus moves into the dialog and back to the card on Escape.
@@ -252,6 +252,17 @@ def test_moderation_admin_and_every_page_pass_axe(browser, served: dict) -> None
     key = rev2.locator("article.card.focused").get_attribute("data-key")
     rev2.keyboard.press("a")
     rev2.wait_for_selector(f'article.card[data-key="{key}"]', state="detached")
+    # rev1 graded every card C in the first test; on its own, this test casts that vote here
+    rev1 = sign_in(browser, served, "rev1")
+    rev1.goto(f"{base}/cases/{case_id}/my-votes")
+    rev1.evaluate(
+        """([caseId, key]) => fetch(`/api/cases/${caseId}/cards/${key}/grade`, {
+            method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json',
+                      'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
+            body: JSON.stringify({category: 'C'})}).then(r => r.status)""",
+        [case_id, key],
+    )
     rev2.goto(f"{base}/cases/{case_id}/my-votes")
     assert rev2.locator(f'tr[data-key="{key}"] td.grade').inner_text() == "A"
     assert axe_violations(rev2) == []
@@ -261,7 +272,8 @@ def test_moderation_admin_and_every_page_pass_axe(browser, served: dict) -> None
     card = sup.locator(f'article.card[data-key="{key}"]')
     assert card.locator("select[name=category]").input_value() == ""
     assert card.locator('tr[data-reviewer="rev1"]').count() == 1
-    sup.screenshot(path=str(ARTIFACTS / "moderation-page.png"), full_page=True)
+    sup.evaluate("() => window.scrollTo(0, 0)")
+    sup.screenshot(path=str(ARTIFACTS / "moderation-page.png"))
     assert axe_violations(sup) == []
     card.locator(".info").click()
     sup.keyboard.press("b")  # a key chooses the grade; Enter on the focused button decides

@@ -170,3 +170,29 @@ def test_the_case_report_as_pdf_renders_to_pages(site: Site, tmp_path: Path) -> 
     assert dark > 0.002 * image.width * image.height  # text was drawn
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copyfile(pages[0], ARTIFACTS / "case-report-pdf-page-1.png")
+
+
+def test_an_enforced_break_stops_reveals_until_it_is_taken(site: Site) -> None:
+    from fastapi.testclient import TestClient
+
+    from safeguard.review.settings import ReviewSettings
+    from safeguard.web.app import create_app
+
+    app = create_app(
+        ReviewSettings(enforce_breaks=True, break_after_reveals=1, break_after_minutes=600),
+        site.url,
+    )
+    client = TestClient(app, base_url="http://testserver")
+    token = login(client, "rx")
+    headers = {"X-CSRF-Token": token}
+    x = site.x
+    first, second = x.groups[0][0], x.groups[0][1]
+    url = f"/api/cases/{x.case_id}/items/{x.exhibit_id}"
+    assert client.post(f"{url}/{first}/reveal", headers=headers).status_code == 200
+    refused = client.post(f"{url}/{second}/reveal", headers=headers)
+    assert refused.status_code == 423 and "break" in refused.json()["detail"]
+    page = client.get(f"/cases/{x.case_id}/queue").text
+    assert "Your unit requires this break" in page
+    assert "1 image unblurred since your last break" in page
+    assert client.post("/api/break", headers=headers).status_code == 200
+    assert client.post(f"{url}/{second}/reveal", headers=headers).status_code == 200

@@ -96,7 +96,7 @@ def final_grade_records(
         )
         .order_by(ReviewOutcome.exhibit_id, ReviewOutcome.media_id)
     ).all()
-    grades: dict[int, tuple[str, bool, str | None, bool, str]] = {}
+    grades: dict[int, tuple[str, bool, str | None, bool, str, bool]] = {}
     for row in reviewed:
         if row.media_id not in grades:
             series = case.reference if row.series else None
@@ -107,6 +107,7 @@ def final_grade_records(
                 series,
                 row.self_generated,
                 where,
+                row.ai_generated,
             )
     statuses = ("graded_exact",) if confirmed_only else AUTOMATIC
     automatic = session.execute(
@@ -128,6 +129,7 @@ def final_grade_records(
                 entry.series if entry else None,
                 bool(entry and entry.self_generated),
                 f"{case.reference}/{exhibits[em.exhibit_id]}",
+                False,  # banks carry no AI-generated flag
             )
     if not grades:
         return []
@@ -142,7 +144,7 @@ def final_grade_records(
     files = _media_files(session, exhibits, sorted(grades))
     records = []
     for media_id in sorted(grades):
-        category, victim, series, self_generated, where = grades[media_id]
+        category, victim, series, self_generated, where, ai_generated = grades[media_id]
         m = media[media_id]
         records.append(
             BankRecord(
@@ -155,6 +157,7 @@ def final_grade_records(
                 victim_identified=victim,
                 series=series,
                 self_generated=self_generated,
+                ai_generated=ai_generated,
                 source=where,
                 external_id=str(media_id),
                 vpdq=tuple(

@@ -176,6 +176,15 @@ def serve(
         None, "--secure-cookies/--no-secure-cookies", help="Send cookies over https only."
     ),
     votes_required: int = typer.Option(None, help="Agreeing votes for a final grade (3)."),
+    confirmations_required: int = typer.Option(
+        None, help="Confirmations of a known grade from a perceptual match (1)."
+    ),
+    auto_accept_below: int = typer.Option(
+        None, help="Accept pictures' PDQ matches closer than this without a person (10; 0: off)."
+    ),
+    enforce_breaks: bool = typer.Option(
+        None, "--enforce-breaks/--no-enforce-breaks", help="Refuse reveals while a break is due."
+    ),
     break_reveals: int = typer.Option(None, help="Prompt a break after this many reveals."),
     break_minutes: int = typer.Option(None, help="Prompt a break after this many minutes."),
 ) -> None:
@@ -187,6 +196,9 @@ def serve(
     settings = ReviewSettings.from_env(
         secure_cookies=secure_cookies,
         votes_required=votes_required,
+        confirmations_required=confirmations_required,
+        auto_accept_below=auto_accept_below,
+        enforce_breaks=enforce_breaks,
         break_after_reveals=break_reveals,
         break_after_minutes=break_minutes,
     )

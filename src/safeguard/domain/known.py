@@ -74,6 +74,8 @@ class BankRecord:
     victim_identified: bool = False
     series: str | None = None
     self_generated: bool = False
+    #: A reviewer suspected the item is AI-generated (written to VICS as "AIGenerated").
+    ai_generated: bool = False
     source: str | None = None
     external_id: str | None = None
     #: A known video's vPDQ frame hashes (empty for anything else).

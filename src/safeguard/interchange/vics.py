@@ -338,6 +338,9 @@ def media_record(entry: object, profile: VicsProfile) -> BankRecord:
         self_generated=parse_bool(
             _first(fields, "selfgenerated", "isselfgenerated", "self_generated"), "SelfGenerated"
         ),
+        ai_generated=parse_bool(
+            _first(fields, "aigenerated", "isaigenerated", "ai_generated"), "AIGenerated"
+        ),
         source=parse_text(fields.get("source"), "Source"),
         external_id=parse_text(fields.get("mediaid"), "MediaID"),
         vpdq=vpdq,
@@ -458,6 +461,8 @@ def media_entry(record: BankRecord, profile: VicsProfile) -> dict[str, Any]:
     if record.series is not None:
         entry["Series"] = record.series
     entry["SelfGenerated"] = record.self_generated
+    if record.ai_generated:  # not a VICS field: an annotation other readers skip
+        entry["AIGenerated"] = True
     if record.source is not None:
         entry["Source"] = record.source
     if record.vpdq:

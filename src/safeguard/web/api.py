@@ -64,7 +64,7 @@ def summary(case_id: int, request: Request, who: SignedIn) -> dict[str, Any]:
     or paths: those leave only through an audited export."""
     with store(request) as session:
         case = require_case(session, user_of(session, who), case_id)
-        data = as_dict(build_case_report(session, case.reference))
+        data = as_dict(build_case_report(session, case.reference, settings_of(request).policy))
     for key in ("automatic_grades", "errors", "schedule", "could_not_be_viewed"):
         data.pop(key, None)
     for section in data["exhibits"]:

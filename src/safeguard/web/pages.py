@@ -213,7 +213,7 @@ def case_summary(case_id: int, request: Request, who: SignedIn) -> Response:
     """The case report's numbers with charts, review progress and exhibit state."""
     with store(request) as session:
         case = require_case(session, user_of(session, who), case_id)
-        report = as_dict(build_case_report(session, case.reference))
+        report = as_dict(build_case_report(session, case.reference, settings_of(request).policy))
         exhibits = exhibit_progress(session, case.id)
         return _page(
             request,
@@ -244,7 +244,7 @@ def export(
         user = user_of(session, who)
         require_role(user, CAN_EXPORT)
         case = require_case(session, user, case_id)
-        text = render(build_case_report(session, case.reference), fmt)
+        text = render(build_case_report(session, case.reference, settings_of(request).policy), fmt)
         audit.append(
             session,
             "export",
