@@ -313,8 +313,8 @@ def test_a_pending_vote_can_change_however_old_it_is(store):
 
 
 def test_the_case_export_carries_the_ai_generated_flag(store, tmp_path):
-    from safeguard.interchange.vics import read_vics, write_vics
     from safeguard.banks.case_export import final_grade_records
+    from safeguard.interchange.vics import read_vics, write_vics
 
     policy = ReviewPolicy(3, 1, 10)
     with session_scope(store["url"]) as session:
