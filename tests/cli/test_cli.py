@@ -89,7 +89,16 @@ def test_ingest_and_report_in_every_format(
     assert code == 0 and "Automatic grades" in text and grades[0]["sha256"] in text
     code, out, _ = invoke("report", "OP-R", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert {r["record"] for r in rows} == {"count", "grade", "error"}
+    records = {r["record"] for r in rows}
+    assert {"count", "grade", "error", "schedule"} <= records
+    assert records <= {
+        "count",
+        "grade",
+        "error",
+        "schedule",
+        "not_viewable",
+        "not_perceptually_matchable",
+    }
     assert sum(r["record"] == "grade" for r in rows) == len(grades)
     html_file = tmp_path / "report.html"
     assert invoke("report", "OP-R", "--format", "html", "-o", str(html_file))[0] == 0
@@ -142,8 +151,6 @@ def test_hostile_exhibit_is_recorded_not_followed(sqlite_url: str, tmp_path: Pat
     assert not any(p.endswith("good/picture.jpg") for p in errors)
     assert sorted((p.name, p.stat().st_size) for p in exhibit.rglob("*")) == before
     assert not (tmp_path / "escape.jpg").exists()
-
-
 
 
 def test_disabled_banks_do_not_grade_and_replacement_is_atomic(

@@ -182,7 +182,9 @@ def bank_import(
         raise _fail(str(refused)) from None
     except (AlreadyExists, ValueError, KeyError) as error:
         raise _fail(str(error)) from None
-    console.print(f"bank {escape(name)}: imported {summary.imported:,} entries ({summary.format})")
+    console.print(
+        escape(f"bank {escape(name)}: imported {summary.imported:,} entries ({summary.format})")
+    )
     _print_problems(file, summary.errors, "skipped")
 
 
@@ -190,7 +192,7 @@ def _print_problems(file: Path, problems: list, label: str) -> None:
     for problem in problems[:50]:
         err.print(f"[yellow]{label}[/yellow] {escape(file.name)} {escape(str(problem))}")
     if len(problems) > 50:
-        err.print(f"... and {len(problems) - 50:,} more {label} entries")
+        err.print(escape(f"... and {len(problems) - 50:,} more {label} entries"))
 
 
 @bank_app.command("enable")
@@ -341,7 +343,7 @@ def report(
         raise _fail(str(error)) from None
     if isinstance(text, bytes):
         output.write_bytes(text)
-        err.print(f"wrote {output}")
+        err.print(escape(f"wrote {output}"))
     elif output is None:
         sys.stdout.write(text)
     else:
@@ -403,7 +405,10 @@ def demo(
         radius=PDQ_RADIUS,
         min_quality=PDQ_MIN_QUALITY,
         batch=256,
+        carve=False,
+        verify=False,
         cluster=None,
+        timings=None,
     )
     report(case, fmt="text", output=None)
     if referrals:
@@ -418,9 +423,9 @@ def demo_referrals(directory: Path, count: int) -> None:
     from safeguard.demo.referrals import generate_referrals
 
     if (directory / "truth.csv").exists():
-        console.print(f"reusing the benign demo referrals in {directory}")
+        console.print(escape(f"reusing the benign demo referrals in {directory}"))
     else:
-        console.print(f"generating {count} benign demo referrals in {directory} ...")
+        console.print(escape(f"generating {count} benign demo referrals in {directory} ..."))
         generate_referrals(directory, count)
     with session_scope() as session:
         has_bank = any(b.name == "demo-referrals" for b in bank_store.list_banks(session))

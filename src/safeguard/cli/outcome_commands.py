@@ -125,7 +125,7 @@ def action_record(
         )
         return svc.record_action(session, actor, action).ref
 
-    console.print(f"recorded action {_run(work)}")
+    console.print(escape(f"recorded action {_run(work)}"))
 
 
 @action_app.command("correct")
@@ -162,7 +162,7 @@ def action_correct(
             )
         return svc.correct_action(session, actor, ref, reason, changes).version
 
-    console.print(f"action {ref} is now version {_run(work)}")
+    console.print(escape(f"action {ref} is now version {_run(work)}"))
 
 
 @action_app.command("withdraw")
@@ -171,7 +171,7 @@ def action_withdraw(
 ) -> None:
     """Withdraw an action recorded in error (it stays in the history). Audited."""
     _run(lambda s: svc.withdraw_action(s, _actor(s, user), ref, reason))
-    console.print(f"action {ref} withdrawn")
+    console.print(escape(f"action {ref} withdrawn"))
 
 
 def _scope(unit: str | None) -> Scope:
@@ -310,7 +310,7 @@ def outcome_record(
         return svc.record_outcome(session, actor, record, reason).version
 
     version = _run(work)
-    console.print(f"crime {escape(crime)}: outcome {code} recorded (version {version})")
+    console.print(escape(f"crime {escape(crime)}: outcome {code} recorded (version {version})"))
 
 
 @outcome_app.command("codes")
@@ -417,7 +417,7 @@ def stats_keygen(
     public = out.with_name(out.name + ".pub")
     public.write_bytes(public_pem)
     kid = rollup.key_id(rollup.load_public(public_pem))
-    console.print(f"private key {out} (keep it secret); public key {public} (key id {kid})")
+    console.print(escape(f"private key {out} (keep it secret); public key {public} (key id {kid})"))
 
 
 @stats_app.command("register-key")
@@ -431,7 +431,7 @@ def stats_register_key(
         raise _fail(f"{public_key}: too large for a public key")
     data = public_key.read_bytes()
     row = _run(lambda s: svc.register_force_key(s, _actor(s, user), force, data))
-    console.print(f"registered key {row.key_id} for {escape(force)}")
+    console.print(escape(f"registered key {row.key_id} for {escape(force)}"))
 
 
 @stats_app.command("export")
@@ -454,7 +454,7 @@ def stats_export(
 
     _write(_run(work), output)
     if output is not None:
-        err.print(f"wrote {output}")
+        err.print(escape(f"wrote {output}"))
 
 
 @stats_app.command("import")
@@ -472,7 +472,7 @@ def stats_import(
         data = path.read_bytes()
         result = _run(lambda s, d=data, p=path: svc.import_rollup(s, _actor(s, user), d, p.name))
         if result.accepted:
-            console.print(f"imported {escape(path.name)} ({escape(result.force or '')})")
+            console.print(escape(f"imported {escape(path.name)} ({escape(result.force or '')})"))
         else:
             refused += 1
             err.print(f"[red]refused[/red] {escape(result.error or '')}")

@@ -78,9 +78,9 @@ def referral_import(
     for problem in report.errors:
         err.print(f"[yellow]error[/yellow] {escape(str(problem))}")
     for already in report.already[:50]:
-        err.print(f"already imported: {escape(already)}")
+        err.print(escape(f"already imported: {escape(already)}"))
     if len(report.already) > 50:
-        err.print(f"... and {len(report.already) - 50:,} more already imported")
+        err.print(escape(f"... and {len(report.already) - 50:,} more already imported"))
     if report.cases:
         from safeguard.cli.review_commands import prepare_review
 
@@ -253,7 +253,7 @@ def referral_move(
             referral = service.move(
                 session, referral_id, state, reason=reason, actor=_actor(), assignee=assignee
             )
-            console.print(f"referral {referral.id} is now {referral.state}")
+            console.print(escape(f"referral {referral.id} is now {referral.state}"))
     except _EXPECTED as error:
         raise _fail(str(error)) from None
 
@@ -266,7 +266,7 @@ def referral_assign(
     try:
         with session_scope() as session:
             service.assign(session, referral_id, assignee, reason=reason, actor=_actor())
-        console.print(f"referral {referral_id} assigned to {escape(assignee)}")
+        console.print(escape(f"referral {referral_id} assigned to {escape(assignee)}"))
     except _EXPECTED as error:
         raise _fail(str(error)) from None
 
@@ -283,7 +283,7 @@ def referral_authority(
             rows = service.record_authority(
                 session, referral_id, reference=reference, actor=_actor(), file_ids=file
             )
-        console.print(f"authority recorded for {len(rows)} file(s)")
+        console.print(escape(f"authority recorded for {len(rows)} file(s)"))
     except _EXPECTED as error:
         raise _fail(str(error)) from None
 
@@ -316,7 +316,7 @@ def referral_requests(
                     drafted += len(
                         resolution.draft_requests(session, rid, actor=actor, reason=reason).drafted
                     )
-                err.print(f"{drafted:,} requests drafted")
+                err.print(escape(f"{drafted:,} requests drafted"))
             grouped = views.requests_by_provider(
                 session, actor=actor, states=tuple(state), provider=provider
             )
@@ -359,7 +359,7 @@ def _advance(reference: str, to: str, authorisation: str | None = None) -> None:
             row = resolution.advance_request(
                 session, reference, to, actor=_actor(), authorisation_reference=authorisation
             )
-            console.print(f"request {row.reference} is now {row.state}")
+            console.print(escape(f"request {row.reference} is now {row.state}"))
     except _EXPECTED as error:
         raise _fail(str(error)) from None
 
@@ -390,7 +390,7 @@ def request_expire() -> None:
     """Expire every open request whose deadline has passed."""
     with session_scope() as session:
         expired = resolution.expire_overdue(session, actor=_actor())
-    console.print(f"{len(expired)} request(s) expired")
+    console.print(escape(f"{len(expired)} request(s) expired"))
 
 
 @referral_app.command("requests-export")
@@ -412,7 +412,7 @@ def requests_export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        err.print(escape(f"wrote {output}"))
 
 
 @returns_app.command("import")

@@ -85,7 +85,7 @@ def user_unassign(username: str, case: str) -> None:
             people.unassign(session, username, case)
     except NotFound as error:
         raise _fail(str(error)) from None
-    console.print(f"{username} is no longer assigned to {case}")
+    console.print(escape(f"{username} is no longer assigned to {case}"))
 
 
 @user_app.command("disable")
@@ -156,8 +156,10 @@ def prepare_review(case: str, exhibit: str | None = None) -> None:
         raise _fail(str(error)) from None
     scope = f"exhibit {exhibit}" if exhibit else f"case {case}"
     err.print(
-        f"review ({scope}): {summary.stored:,} previews stored, {summary.already:,} already"
-        f" there, {len(summary.problems):,} problems"
+        escape(
+            f"review ({scope}): {summary.stored:,} previews stored, {summary.already:,} already"
+            f" there, {len(summary.problems):,} problems"
+        )
     )
     for problem in summary.problems[:20]:
         err.print(f"[yellow]preview[/yellow] {escape(problem)}")

@@ -161,7 +161,7 @@ def subject_confirm(a: str, b: str, reason: str = typer.Option(...), user: str =
             s, _user(s, user), _referral(s, a), _referral(s, b), same=True, reason=reason
         )
     )
-    console.print(f"confirmed: {escape(a)} and {escape(b)} are one person")
+    console.print(escape(f"confirmed: {escape(a)} and {escape(b)} are one person"))
 
 
 @subject_app.command("split")
@@ -172,7 +172,7 @@ def subject_split(a: str, b: str, reason: str = typer.Option(...), user: str = U
             s, _user(s, user), _referral(s, a), _referral(s, b), same=False, reason=reason
         )
     )
-    console.print(f"split: {escape(a)} and {escape(b)} are different people")
+    console.print(escape(f"split: {escape(a)} and {escape(b)} are different people"))
 
 
 @subject_app.command("merge")
@@ -185,7 +185,7 @@ def subject_merge(
             s, _user(s, user), _subject(s, first), _subject(s, second), reason
         )
     )
-    console.print(f"merged {escape(first)} and {escape(second)}")
+    console.print(escape(f"merged {escape(first)} and {escape(second)}"))
 
 
 @deconflict_app.command("export")
@@ -307,7 +307,7 @@ def referral_kirat(
             assessed_on=assessed_on,
         )
     )
-    console.print(f"KIRAT {escape(band)} recorded for {escape(ref)}")
+    console.print(escape(f"KIRAT {escape(band)} recorded for {escape(ref)}"))
 
 
 @referral_app.command("fact")
@@ -325,14 +325,16 @@ def referral_fact(
         return priority_service.score(session, acting, referral)
 
     result, _ = _run(act)
-    console.print(f"{escape(kind)} recorded; band {result.band.upper()}, score {result.score}")
+    console.print(
+        escape(f"{escape(kind)} recorded; band {result.band.upper()}, score {result.score}")
+    )
 
 
 @referral_app.command("release")
 def referral_release(ref: str, note: str = typer.Option(...), user: str = USER) -> None:
     """A supervisor releases a referral held for a conflict."""
     _run(lambda s: subjects.release_hold(s, _user(s, user), _referral(s, ref), note))
-    console.print(f"{escape(ref)} released")
+    console.print(escape(f"{escape(ref)} released"))
 
 
 @referral_app.command("package")
@@ -379,7 +381,7 @@ def referral_disseminate(
         return intel_service.disseminate(session, _user(session, user), row, to, note).sent_at
 
     when = _run(act)
-    console.print(f"{escape(package)} disseminated to {escape(to)} at {when}")
+    console.print(escape(f"{escape(package)} disseminated to {escape(to)} at {when}"))
 
 
 def register(app: typer.Typer, existing_referral_app: typer.Typer | None = None) -> None:
