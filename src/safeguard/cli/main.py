@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -261,6 +262,9 @@ def demo_referrals(directory: Path, count: int) -> None:
     with communications-data requests drafted."""
     from safeguard.cli import referral_commands
     from safeguard.demo.referrals import generate_referrals
+
+    # the referrals' uploaded files live beside the demo, not in the working directory
+    os.environ.setdefault("SAFEGUARD_REFERRAL_UPLOADS", str(directory / "uploads"))
 
     if (directory / "truth.csv").exists():
         console.print(f"reusing the benign demo referrals in {directory}")

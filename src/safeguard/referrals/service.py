@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 from collections import Counter
 from collections.abc import Sequence
@@ -288,8 +287,9 @@ def _match_reported_hashes(session: Session, referrals: list[Referral]) -> Count
 
 
 def case_reference(referral: Referral) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", referral.external_id)[:120]
-    return f"REF-{referral.source}-{cleaned}-{referral.id}"
+    """The case opened for a referral's uploads: short and unique (the title names the
+    source and external id)."""
+    return f"REF-{referral.id}"
 
 
 def _ingest_uploads(
@@ -322,7 +322,7 @@ def _ingest_uploads(
         referral = store.get_referral(session, referral_id)
         reference = case_reference(referral)
         case = store.case_by_reference(session, reference) or create_case(
-            session, reference, f"Referral {source}/{referral.external_id}"
+            session, reference, f"Referral {source}/{referral.external_id[:150]}"
         )
         exhibit = get_or_create_exhibit(session, case, "uploads", str(folder.resolve()))
         referral.case_id, referral.exhibit_id = case.id, exhibit.id
