@@ -86,6 +86,11 @@ def test_linking_decisions_survive_relinking(database_url: str) -> None:
         assert frozenset({"T-4"}) in sets
         assert frozenset({"T-5", "T-6"}) in sets
         assert repo.subject_of(session, repo.find_referral(session, "T-1").id).reference == kept
+        sub = repo.subject_of(session, repo.find_referral(session, "T-1").id)
+        decisions = subjects.subject_view(session, sub)["decisions"]
+        assert [(d["a"], d["b"], d["decision"], d["by"]) for d in decisions] == [
+            ("ncmec:T-3", "ncmec:T-4", "split", "alice")
+        ]
         actions = [e.action for e in session.query(AuditEvent).order_by(AuditEvent.seq)]
         assert actions.count("subjects_relinked") == 4
         assert "link_split" in actions and "link_confirmed" in actions

@@ -147,7 +147,11 @@ def content(
     hold = repo.open_hold(session, referral.id)
     applied = {f.name: f.applied for f in assessment.factors}
     links = []
+    decided = {}
     if subject:
+        for d in repo.decisions_for(session, [r.id for r in members]):
+            who = f"{'confirmed' if d.same else 'split'} by {d.decided_by}: {d.reason}"
+            decided[(d.referral_a_id, d.referral_b_id)] = who
         for link in repo.links(session, subject.id):
             links.append(
                 {
@@ -157,7 +161,7 @@ def content(
                     "reasons": json.loads(link.reasons_json),
                     "weight": link.weight,
                     "probability": link.probability,
-                    "decision": None,
+                    "decision": decided.get((link.referral_a_id, link.referral_b_id)),
                 }
             )
     return {

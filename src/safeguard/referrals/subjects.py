@@ -488,8 +488,27 @@ def subject_view(session: Session, subject: Subject) -> dict[str, Any]:
             {"kind": f.kind, "note": f.note, "by": f.recorded_by, "referral": label[f.referral_id]}
             for f in repo.facts_for(session, ids)
         ],
+        "decisions": decision_rows(session, ids),
         "timeline": timeline,
     }
+
+
+def decision_rows(session: Session, referral_ids: list[int]) -> list[dict[str, Any]]:
+    """The analyst decisions naming these referrals: confirmed (same person) or split."""
+    rows = []
+    for d in repo.decisions_for(session, referral_ids):
+        a, b = session.get(Referral, d.referral_a_id), session.get(Referral, d.referral_b_id)
+        rows.append(
+            {
+                "a": repo.referral_label(a),
+                "b": repo.referral_label(b),
+                "decision": "confirmed" if d.same else "split",
+                "reason": d.reason,
+                "by": d.decided_by,
+                "at": _aware(d.decided_at).isoformat(),
+            }
+        )
+    return rows
 
 
 def age_days(referral: Referral, now: datetime | None = None) -> int:

@@ -80,6 +80,20 @@ def decisions(session: Session) -> list[LinkDecision]:
     return list(session.scalars(select(LinkDecision).order_by(LinkDecision.id)))
 
 
+def decisions_for(session: Session, referral_ids: Iterable[int]) -> list[LinkDecision]:
+    """Analyst decisions that name any of these referrals (either side)."""
+    ids = list(referral_ids)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(LinkDecision)
+            .where(LinkDecision.referral_a_id.in_(ids) | LinkDecision.referral_b_id.in_(ids))
+            .order_by(LinkDecision.id)
+        )
+    )
+
+
 def upsert_decision(
     session: Session, a: int, b: int, same: bool, reason: str, by: str
 ) -> LinkDecision:
