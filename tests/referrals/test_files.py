@@ -118,3 +118,41 @@ def test_viewed_files_and_ungated_sources_need_no_authority(
         case = session.get(Case, referral.case_id)
         reviewer = make_user(session, "rx", "reviewer", case.id)
         assert media.reveal(session, reviewer, case, referral.exhibit_id, d["files"][0]["media_id"])
+
+
+def test_the_workstation_answers_403_until_authority_then_reveals(
+    database_url: str, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from safeguard.review.settings import ReviewSettings
+    from safeguard.web.app import create_app
+    from tests.web.conftest import login
+
+    folder, _, _ = _bundle(tmp_path)
+    done = import_referrals(folder, source="ncmec", actor=Actor("t"), database_url=database_url)
+    prepare_case(done.cases[0], database_url)
+    referral_id = done.imported[0][0]
+    with session_scope(database_url) as session:
+        referral = session.get(Referral, referral_id)
+        make_user(session, "rx", "reviewer", referral.case_id)
+        make_user(session, "io", "intelligence")
+        media_id = views.detail(session, referral_id, actor=Actor("t"))["files"][0]["media_id"]
+        url = f"/api/cases/{referral.case_id}/items/{referral.exhibit_id}/{media_id}"
+    app = create_app(ReviewSettings(), database_url)
+    rx = TestClient(app, base_url="http://testserver")
+    token = login(rx, "rx")
+    assert rx.get(url + "/blurred").status_code == 200
+    for action in ("reveal", "full"):
+        refused = rx.post(f"{url}/{action}", headers={"X-CSRF-Token": token})
+        assert refused.status_code == 403 and "authority" in refused.json()["detail"]
+    io_client = TestClient(app, base_url="http://testserver")
+    io_token = login(io_client, "io")
+    recorded = io_client.post(
+        f"/api/referrals/{referral_id}/authority",
+        json={"reference": "AUTH-1"},
+        headers={"X-CSRF-Token": io_token},
+    )
+    assert recorded.status_code == 200
+    shown = rx.post(f"{url}/reveal", headers={"X-CSRF-Token": token})
+    assert shown.status_code == 200 and shown.json()["images"]

@@ -174,3 +174,25 @@ XMLISH = st.lists(
 def test_near_xml_never_raises(data: bytes) -> None:
     parsed, referrals, errors = parse_document("fuzz.xml", io.BytesIO(data), "xml")
     assert (parsed is not None) or (errors and errors[0].filename == "fuzz.xml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=300),
+    st.sampled_from(["provider,range,retention_days\n", "reference,identifier,nil\n", ""]),
+)
+def test_provider_tables_and_returns_never_raise(data: bytes, header: str) -> None:
+    from safeguard.referrals.provider_rules import parse_provider_table, parse_return_csv
+
+    for parse in (parse_provider_table, parse_return_csv):
+        rows, errors = parse(header.encode() + data)
+        assert all(e.line >= 1 for e in errors)
+        assert all(r.line >= 2 for r in rows)
+
+
+def test_upload_names_cannot_leave_the_bundle() -> None:
+    from safeguard.referrals.bundle import safe_base
+
+    assert safe_base("../../etc/passwd") == "passwd"
+    assert safe_base("..") is None and safe_base("a\\..\\b.jpg") == "b.jpg"
+    assert safe_base("") is None and safe_base("x\x00y") is None

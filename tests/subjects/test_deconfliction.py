@@ -168,3 +168,9 @@ def test_two_postgres_stores(tmp_path) -> None:  # noqa: ANN001
                 session, repo_user(session), data.encode(), key, "a.json"
             )
             assert out["new_hits"] == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
+def test_any_keyring_gives_a_keyring_or_an_error(data: bytes) -> None:
+    assert isinstance(parse_keyring(data, "k.json"), Keyring | DeconflictError)

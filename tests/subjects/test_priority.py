@@ -200,3 +200,33 @@ def test_an_edited_rule_file_changes_the_outcome_and_its_hash(tmp_path: Path) ->
     facts = dataclasses.replace(BASE, first_generation_count=1)
     assert assess(facts, edited, NOW).band == "high"
     assert assess(facts, default, NOW).band == "low"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(str.encode),
+        st.dictionaries(
+            st.sampled_from(["version", "bands", "factors", "name"]),
+            st.one_of(
+                st.integers(-3, 3),
+                st.text(max_size=5),
+                st.dictionaries(st.text(max_size=6), st.integers(-5, 90), max_size=4),
+            ),
+            max_size=4,
+        ).map(
+            lambda d: "\n".join(
+                f"{k} = {v!r}"
+                if not isinstance(v, dict)
+                else f"[{k}]\n" + "\n".join(f'"{a}" = {b}' for a, b in v.items())
+                for k, v in d.items()
+            ).encode()
+        ),
+    )
+)
+def test_any_rule_file_gives_rules_or_an_error_never_an_exception(data: bytes) -> None:
+    result = parse_rules(data, "fuzz.toml")
+    assert isinstance(result, Rules | RuleError)
+    if isinstance(result, RuleError):
+        assert str(result).startswith("fuzz.toml: ")

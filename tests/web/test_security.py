@@ -36,6 +36,7 @@ def fill(path: str, site: Site, case=None) -> str:
         "media_id": case.groups[0][0],
         "key": f"{case.exhibit_id}-g{case.group_ids[0]}",
         "name": "style.css",
+        "referral_id": 1,
         "ref": "ncmec:NO-SUCH",  # subjects, referrals and packages
         "reference": "PKG-NONE",
         "fmt": "json",

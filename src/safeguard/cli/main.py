@@ -235,8 +235,10 @@ def demo(
     directory: Path = typer.Option(Path("demo"), "--dir", help="Where to generate the demo."),
     case: str = typer.Option("DEMO-1", help="Case reference for the demo."),
     workers: int = typer.Option(None, help="Hashing processes (default: one per core)."),
+    referrals: int = typer.Option(30, help="Generated referrals to import (0: none)."),
 ) -> None:
-    """Generate a benign demo exhibit and bank, ingest it and print the case report."""
+    """Generate a benign demo exhibit and bank, ingest it and print the case report; then a
+    referral set: import, normalise, match files, draft requests."""
     from safeguard.demo.corpus import generate_demo
 
     exhibit_dir, bank_csv = directory / "exhibit", directory / "demo-bank.csv"
@@ -256,6 +258,47 @@ def demo(
         )
     ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50, batch=256)
     report(case, fmt="text", output=None)
+    if referrals:
+        demo_referrals(directory / "referrals", referrals)
+
+
+def demo_referrals(directory: Path, count: int) -> None:
+    """The demo's referral set: generated reports (XML from NCMEC, JSON from the NCA, fragment
+    CSVs from the public), a bank knowing some of their files, the provider table; imported,
+    with communications-data requests drafted."""
+    from safeguard.cli import referral_commands
+    from safeguard.demo.referrals import generate_referrals
+
+    if (directory / "truth.csv").exists():
+        console.print(f"reusing the benign demo referrals in {directory}")
+    else:
+        console.print(f"generating {count} benign demo referrals in {directory} ...")
+        generate_referrals(directory, count)
+    with session_scope() as session:
+        has_bank = any(b.name == "demo-referrals" for b in bank_store.list_banks(session))
+    if not has_bank:
+        bank_import(
+            directory / "bank.csv",
+            name="demo-referrals",
+            fmt=None,
+            profile=None,
+            replace=False,
+            category=None,
+        )
+    referral_commands.provider_import(directory / "providers.csv")
+    for folder, source in (("xml", "ncmec"), ("json", "nca"), ("fragments", "public")):
+        referral_commands.referral_import(
+            directory / folder, source=source, received=None, uploads=True
+        )
+    referral_commands.referral_requests(
+        referral_id=None, draft=True, state=["drafted"], provider=None, reason=None, fmt="none"
+    )
+    referral_commands.referral_list(
+        state=[], source=[], older_than=None, overdue=False, sort="id", limit=20, fmt="text"
+    )
+    console.print(
+        f"ground truth (which referrals are about the same person): {directory / 'truth.csv'}"
+    )
 
 
 if __name__ == "__main__":

@@ -325,6 +325,8 @@ def referral_requests(
     if fmt == "json":
         sys.stdout.write(json.dumps(grouped, indent=1) + "\n")
         return
+    if fmt == "none":
+        return
     for name, rows in grouped.items():
         table = Table(
             "reference",

@@ -26,7 +26,7 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -220,6 +220,7 @@ def make_report(
     picture_seed: int,
     with_uploads: bool,
     known: list[tuple[str, str, str]],
+    pictures: bool = True,
 ) -> tuple[dict[str, Any], list[Upload]]:
     """One report (JSON convention: keys are elements, '@x' attributes, lists repeat) and the
     uploaded files it names."""
@@ -286,6 +287,8 @@ def make_report(
         if known and drop() < 0.4:
             md5, sha1, _ = rng.choice(known)
             upload = None
+        elif not pictures:  # hashes of files that are not there (benchmarks)
+            md5, sha1, upload = f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(160):040x}", None
         else:
             data = _picture(picture_seed + k)
             md5 = hashlib.md5(data).hexdigest()
@@ -367,9 +370,12 @@ def generate_referrals(
     formats: tuple[str, ...] = ("xml", "json", "csv"),
     uploads: bool = True,
     known_files: int = 20,
+    pictures: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> Generated:
     """Write ``count`` referrals about ``people`` persons (default count/3) under
-    ``directory``; the formats rotate over the referrals so each is used."""
+    ``directory``; the formats rotate over the referrals so each is used. ``pictures=False``
+    reports files by random hashes only (no pictures drawn: for benchmarks)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -378,10 +384,12 @@ def generate_referrals(
     persons = make_people(people or max(1, count // 3), rng, fake)
     known = []
     for k in range(known_files):
-        data = _picture(1_000_000 + seed * 1000 + k)
-        known.append(
-            (hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), rng.choice("ABC"))
-        )
+        if pictures:
+            data = _picture(1_000_000 + seed * 1000 + k)
+            md5, sha1 = hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest()
+        else:
+            md5, sha1 = f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(160):040x}"
+        known.append((md5, sha1, rng.choice("ABC")))
     out = Generated(directory)
     for fmt, sub in (("xml", "xml"), ("json", "json"), ("csv", "fragments")):
         if fmt in formats:
@@ -404,6 +412,7 @@ def generate_referrals(
                 picture_seed=seed * 100_000 + index * 10,
                 with_uploads=uploads,
                 known=known,
+                pictures=pictures,
             )
             external = report["reportId"]
             if fmt == "xml":
@@ -420,6 +429,8 @@ def generate_referrals(
                     out.uploads += 1
         out.referrals.append(external)
         out.truth[external] = person.id
+        if progress is not None:
+            progress(index + 1)
         truth_rows.append((external, fmt, person.id, person.household))
     with (directory / "truth.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -20,7 +20,7 @@ from safeguard.referrals.priority import (
     assess,
     load_rules,
 )
-from safeguard.referrals.subjects import CAN_LINK, Refused, _aware, require
+from safeguard.referrals.subjects import CAN_LINK, Refused, _aware, advance, require
 from safeguard.store import audit
 from safeguard.store import subjects as repo
 from safeguard.store.referral_models import Referral
@@ -117,6 +117,7 @@ def score(
         )
     )
     session.flush()
+    advance(session, user, referral, workflow.PRIORITISED, f"scored {result.band}")
     audit.append(
         session,
         "referral_prioritised",

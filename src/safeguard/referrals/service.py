@@ -94,10 +94,12 @@ def import_referrals(
     received_at: datetime | None = None,
     limits: Limits | None = None,
     match_uploads: bool = True,
+    batch: int = 200,
 ) -> ImportReport:
     """Import every referral document under ``path`` (file, folder or zip). Idempotent: a
     document already stored, or a referral whose (source, external id) is known, changes
-    nothing and is reported as already imported."""
+    nothing and is reported as already imported. Documents are stored ``batch`` at a time,
+    one transaction and one audit entry (listing each referral) per batch."""
     require(actor, CAN_REFERRALS)
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
@@ -109,43 +111,49 @@ def import_referrals(
     except (BundleError, OSError) as error:
         report.errors.append(IntakeError(str(path), "", str(error)))
         return report
+    context = _Context(bundle, source, actor, settings, database_url, report, received_at)
     try:
         documents = list(bundle.documents())
         progress.phase("referrals", len(documents))
+        pending: list[_Parsed] = []
         for document in documents:
             report.documents += 1
-            _import_document(
-                bundle,
-                document.name,
-                document,
-                source,
-                actor,
-                settings,
-                database_url,
-                report,
-                received_at,
-                limits,
-                match_uploads,
-            )
+            parsed = _parse(document, limits, report)
+            if parsed is not None:
+                pending.append(parsed)
+            if len(pending) >= batch:
+                _store(pending, context, match_uploads)
+                pending = []
             progress.advance()
+        if pending:
+            _store(pending, context, match_uploads)
     finally:
         bundle.close()
     return report
 
 
-def _import_document(
-    bundle: Bundle,
-    name: str,
-    document,  # noqa: ANN001 - bundle.Document
-    source: str,
-    actor: Actor,
-    settings: ReferralSettings,
-    database_url: str | None,
-    report: ImportReport,
-    received_at: datetime | None,
-    limits: Limits | None,
-    match_uploads: bool,
-) -> None:
+@dataclass(frozen=True)
+class _Parsed:
+    name: str
+    fmt: str
+    data: bytes
+    sha256: str
+    found: list[ReferralFacts]
+
+
+@dataclass(frozen=True)
+class _Context:
+    bundle: Bundle
+    source: str
+    actor: Actor
+    settings: ReferralSettings
+    database_url: str | None
+    report: ImportReport
+    received_at: datetime | None
+
+
+def _parse(document, limits: Limits | None, report: ImportReport) -> _Parsed | None:  # noqa: ANN001
+    name = document.name
     try:
         with document.stream() as stream:
             head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
@@ -153,82 +161,107 @@ def _import_document(
             data, found, errors = parse_document(name, stream, fmt, limits)
     except (BundleError, OSError) as error:
         report.errors.append(IntakeError(name, "", str(error)))
-        return
+        return None
     report.errors += errors
     if data is None:
-        return
-    sha = hashlib.sha256(data).hexdigest()
+        return None
+    return _Parsed(name, fmt, data, hashlib.sha256(data).hexdigest(), found)
+
+
+def _store(pending: list[_Parsed], c: _Context, match_uploads: bool) -> None:
+    """One transaction for a batch of parsed documents; then their uploads, if any."""
+    report, source = c.report, c.source
     uploads: list[tuple[int, str, ReferralFacts]] = []
-    with session_scope(database_url) as session:
-        stored = store.document_by_sha(session, sha)
-        if stored is not None:
-            known = store.referrals_of_document(session, stored.id)
-            report.already += [f"{name}: {r.source}/{r.external_id}" for r in known] or [name]
-            return
-        fresh = []
-        for facts in found:
-            existing = store.find_referral(session, source, facts.external_id)
-            if existing is not None:
-                report.already.append(f"{name}: {source}/{facts.external_id}")
-            else:
-                fresh.append(normalise_facts(facts, settings.phone_region))
-        if not fresh:
-            return
-        doc = store.add_document(session, sha, Path(name).name, fmt, data, actor.username)
-        when = received_at or datetime.now(UTC)
-        for facts in fresh:
-            referral = store.add_referral(
-                session,
-                facts,
-                source=source,
-                document_id=doc.id,
-                received_at=when,
-                gate_unviewed=source in settings.authority_sources,
-                actor=actor.username,
+    with session_scope(c.database_url) as session:
+        stored = store.documents_by_sha(session, [p.sha256 for p in pending])
+        known = store.existing_external_ids(
+            session, source, [f.external_id for p in pending for f in p.found]
+        )
+        when = c.received_at or datetime.now(UTC)
+        added: list[Referral] = []
+        entries: list[dict] = []
+        for p in pending:
+            if p.sha256 in stored:
+                earlier = store.referrals_of_document(session, stored[p.sha256])
+                report.already += [f"{p.name}: {r.source}/{r.external_id}" for r in earlier] or [
+                    p.name
+                ]
+                continue
+            fresh = []
+            for facts in p.found:
+                if facts.external_id in known:
+                    report.already.append(f"{p.name}: {source}/{facts.external_id}")
+                else:
+                    known.add(facts.external_id)
+                    fresh.append(normalise_facts(facts, c.settings.phone_region))
+            if not fresh:
+                continue
+            doc = store.add_document(
+                session, p.sha256, Path(p.name).name, p.fmt, p.data, c.actor.username
             )
-            counts = _match_reported_hashes(session, referral)
-            report.file_status.update(counts)
+            stored[p.sha256] = doc.id
+            for facts in fresh:
+                referral = store.add_referral(
+                    session,
+                    facts,
+                    source=source,
+                    document_id=doc.id,
+                    received_at=when,
+                    gate_unviewed=source in c.settings.authority_sources,
+                    actor=c.actor.username,
+                )
+                added.append(referral)
+                entries.append(
+                    {
+                        "referral_id": referral.id,
+                        "external_id": referral.external_id,
+                        "document_sha256": p.sha256,
+                        "identifiers": len(facts.identifiers),
+                        "files": len(facts.files),
+                    }
+                )
+                report.imported.append((referral.id, referral.external_id))
+                if any(f.file_name for f in facts.files):
+                    uploads.append((referral.id, p.name, facts))
+        report.file_status.update(_match_reported_hashes(session, added))
+        if entries:
             audit_event(
-                session,
-                actor,
-                "referral_import",
-                {
-                    "referral_id": referral.id,
-                    "source": source,
-                    "external_id": referral.external_id,
-                    "document_sha256": sha,
-                    "identifiers": len(facts.identifiers),
-                    "files": len(facts.files),
-                },
+                session, c.actor, "referral_import", {"source": source, "referrals": entries}
             )
-            report.imported.append((referral.id, referral.external_id))
-            if any(f.file_name for f in facts.files):
-                uploads.append((referral.id, name, facts))
     if match_uploads:
         for referral_id, doc_name, facts in uploads:
             case = _ingest_uploads(
-                bundle, doc_name, referral_id, facts, source, actor, settings, database_url
+                c.bundle,
+                doc_name,
+                referral_id,
+                facts,
+                source,
+                c.actor,
+                c.settings,
+                c.database_url,
             )
             if case:
                 report.cases.append(case)
 
 
-def _match_reported_hashes(session: Session, referral: Referral) -> Counter:
+def _match_reported_hashes(session: Session, referrals: list[Referral]) -> Counter:
     """Each reported file's MD5/SHA-1 exactly against the enabled banks: graded_exact (banks
-    agree), conflicting (they disagree) or unknown; counts per status and category."""
-    rows = store.files(session, referral.id)
+    agree), conflicting (they disagree) or unknown; counts per status and category, per
+    referral (kept on it) and in all (returned)."""
+    if not referrals:
+        return Counter()
+    rows = store.files_of(session, [r.id for r in referrals])
     hits = store.bank_hits(
         session, [f.md5 for f in rows if f.md5], [f.sha1 for f in rows if f.sha1]
     )
     by_value: dict[str, list] = {}
     for hit in hits:
         by_value.setdefault(hit.value, []).append(hit)
-    counts: Counter = Counter()
+    per_referral: dict[int, Counter] = {r.id: Counter() for r in referrals}
     for row in rows:
-        found = by_value.get(row.md5 or "", []) + by_value.get(row.sha1 or "", [])
         if not row.md5 and not row.sha1:
-            row.match_status = row.match_status or None
             continue
+        found = by_value.get(row.md5 or "", []) + by_value.get(row.sha1 or "", [])
         if not found:
             row.match_status = "unknown"
         else:
@@ -242,11 +275,16 @@ def _match_reported_hashes(session: Session, referral: Referral) -> Counter:
             row.match_status = decision.status.value
             row.category = decision.category
             row.bank_entry_id = decision.deciding.bank_entry_id if decision.deciding else None
+        counts = per_referral[row.referral_id]
         counts[row.match_status] += 1
         if row.category:
             counts[f"category:{row.category}"] += 1
-    referral.file_counts_json = json.dumps(dict(sorted(counts.items())), separators=(",", ":"))
-    return counts
+    total: Counter = Counter()
+    for referral in referrals:
+        counts = per_referral[referral.id]
+        referral.file_counts_json = json.dumps(dict(sorted(counts.items())), separators=(",", ":"))
+        total.update(counts)
+    return total
 
 
 def case_reference(referral: Referral) -> str:

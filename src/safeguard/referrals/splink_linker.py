@@ -3,8 +3,8 @@
 Fellegi-Sunter through Splink (the UK Ministry of Justice's implementation): each compared field
 contributes a match weight log2(m/u) per agreement level; the sum plus the prior gives the
 match probability. The m and u probabilities are fixed here (documented below), not trained, so
-that one input always gives the same links and a test can assert them; the prior is about one
-other referral of the same person among the N compared (1/N, at most 1e-4).
+that one input always gives the same links and a test can assert them; the prior is fixed
+(``PRIOR``) so that links do not change as the store grows.
 
 Address and postcode are one comparison (they are not independent): a household that shares an
 address and surname but not a first name or date of birth stays below the threshold. Because
@@ -56,10 +56,15 @@ class ProbabilisticLink:
         return Edge(self.a, self.b, "probabilistic", reasons, self.weight, self.probability)
 
 
+#: P(two random referrals are one person), fixed (about one in a store of 10,000) rather than
+#: 1/N: a link must not vanish because the store grew.
+PRIOR = 1e-4
+
+
 def prior(n: int) -> float:
-    """P(two random referrals are one person): about 1/N, never above 1 in 10,000, so that a
-    small store is not linked more loosely than a large one."""
-    return min(1e-4, 1.0 / max(n, 2))
+    """The prior for a store of ``n`` referrals: ``PRIOR`` whatever ``n`` (see above)."""
+    del n
+    return PRIOR
 
 
 def prior_weight(n: int) -> float:

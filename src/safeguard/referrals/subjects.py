@@ -58,6 +58,18 @@ class NotAllowed(PermissionError):
     """The user's role may not do this."""
 
 
+def advance(session: Session, user: User | None, referral: Referral, to: str, reason: str) -> bool:
+    """Move the referral on to ``to`` when the workflow allows that move from where it is
+    (e.g. resolved -> linked); otherwise leave it. Audited by the intake's ``move``."""
+    if workflow.check_move(referral.state, to, reason) is not None:
+        return False
+    from safeguard.referrals import service
+
+    actor = service.Actor(user.username, user.id, user.role) if user else service.Actor("safeguard")
+    service.move(session, referral.id, to, reason=reason, actor=actor)
+    return True
+
+
 def require(user: User, roles: frozenset[str]) -> None:
     if user.role not in roles:
         raise NotAllowed(f"{user.role} may not do this (needs {' or '.join(sorted(roles))})")
@@ -176,8 +188,18 @@ def relink(
             )
         )
     session.flush()
+    for members in result.clusters:
+        for k in members:
+            advance(
+                session,
+                user,
+                session.get(Referral, int(k)),
+                workflow.LINKED,
+                "linked into a subject",
+            )
     _label_subjects(session, result)
     conflicts = _internal_deconfliction(session, result)
+    _rescore(session, user, result)
     summary = RelinkSummary(
         referrals=len(keys),
         subjects=len(result.clusters),
@@ -194,6 +216,21 @@ def relink(
         detail={"reason": reason, **summary.__dict__},
     )
     return summary
+
+
+def _rescore(session: Session, user: User | None, result: LinkResult) -> None:
+    """Referrals already scored are scored again: prior referrals and recorded intelligence
+    follow the subject (a new history row only where the outcome changed)."""
+    from safeguard.referrals import priority_service  # it builds on this module
+
+    rules = None
+    for members in result.clusters:
+        for k in members:
+            referral = session.get(Referral, int(k))
+            if repo.latest_assessment(session, referral.id) is None:
+                continue
+            rules = rules or priority_service.rules_or_raise()
+            priority_service.score(session, None, referral, rules=rules)
 
 
 def _label_subjects(session: Session, result: LinkResult) -> None:

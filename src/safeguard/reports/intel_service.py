@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from safeguard.referrals import package as package_content
-from safeguard.referrals import priority_service
-from safeguard.referrals.subjects import CAN_LINK, Refused, ensure_not_held, require
+from safeguard.referrals import priority_service, workflow
+from safeguard.referrals.subjects import CAN_LINK, Refused, advance, ensure_not_held, require
 from safeguard.reports.intel_package import render
 from safeguard.store import audit
 from safeguard.store import subjects as repo
@@ -42,6 +42,7 @@ def make_package(
     )
     session.add(row)
     session.flush()
+    advance(session, user, referral, workflow.PACKAGED, f"package {reference}")
     audit.append(
         session,
         "package_created",
@@ -65,6 +66,7 @@ def disseminate(
     )
     session.add(row)
     session.flush()
+    advance(session, user, referral, workflow.DISSEMINATED, f"sent to {row.recipient}")
     audit.append(
         session,
         "package_disseminated",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from safeguard.domain.referrals import ReferralFacts
@@ -36,6 +36,34 @@ def _json(value: object) -> str | None:
 
 def document_by_sha(session: Session, sha256: str) -> ReferralDocument | None:
     return session.scalar(select(ReferralDocument).where(ReferralDocument.sha256 == sha256))
+
+
+def documents_by_sha(session: Session, shas: Sequence[str]) -> dict[str, int]:
+    """Stored documents among these SHA-256s: sha -> document id."""
+    found: dict[str, int] = {}
+    shas = sorted(set(shas))
+    for start in range(0, len(shas), 500):
+        rows = session.execute(
+            select(ReferralDocument.sha256, ReferralDocument.id).where(
+                ReferralDocument.sha256.in_(shas[start : start + 500])
+            )
+        )
+        found.update(dict(rows.all()))
+    return found
+
+
+def existing_external_ids(session: Session, source: str, external_ids: Sequence[str]) -> set[str]:
+    ids = sorted(set(external_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        found.update(
+            session.scalars(
+                select(Referral.external_id).where(
+                    Referral.source == source, Referral.external_id.in_(ids[start : start + 500])
+                )
+            )
+        )
+    return found
 
 
 def add_document(
@@ -125,29 +153,32 @@ def add_referral(
         session.add(row)
         files.append(row)
     session.flush()
-    session.add_all(
-        Identifier(
-            referral_id=referral.id,
-            party_id=parties[i.party].id if i.party is not None else None,
-            file_row_id=files[i.file].id if i.file is not None else None,
-            origin=i.origin,
-            kind=i.kind,
-            value=i.value,
-            original=i.original,
-            valid=i.valid,
-            flags=" ".join(i.flags) or None,
-            service=i.service,
-            event_name=i.event_name,
-            event_at=i.event_at,
-            event_offset_minutes=i.event_offset_minutes,
-            event_at_original=i.event_at_original,
-            port=i.port,
-            possible_proxy=i.possible_proxy,
-            location=i.location,
-            note=i.note,
-        )
+    rows = [
+        {
+            "referral_id": referral.id,
+            "party_id": parties[i.party].id if i.party is not None else None,
+            "file_row_id": files[i.file].id if i.file is not None else None,
+            "return_id": None,
+            "origin": i.origin,
+            "kind": i.kind,
+            "value": i.value,
+            "original": i.original,
+            "valid": i.valid,
+            "flags": " ".join(i.flags) or None,
+            "service": i.service,
+            "event_name": i.event_name,
+            "event_at": i.event_at,
+            "event_offset_minutes": i.event_offset_minutes,
+            "event_at_original": i.event_at_original,
+            "port": i.port,
+            "possible_proxy": i.possible_proxy,
+            "location": i.location,
+            "note": i.note,
+        }
         for i in facts.identifiers
-    )
+    ]
+    if rows:  # one executemany, not an ORM object per identifier
+        session.execute(insert(Identifier), rows)
     session.add(
         ReferralEvent(
             referral_id=referral.id,
@@ -157,7 +188,6 @@ def add_referral(
             reason=f"imported from {source}",
         )
     )
-    session.flush()
     return referral
 
 
@@ -177,6 +207,16 @@ def files(session: Session, referral_id: int) -> list[ReferralFile]:
             select(ReferralFile)
             .where(ReferralFile.referral_id == referral_id)
             .order_by(ReferralFile.ordinal)
+        )
+    )
+
+
+def files_of(session: Session, referral_ids: Sequence[int]) -> list[ReferralFile]:
+    return list(
+        session.scalars(
+            select(ReferralFile)
+            .where(ReferralFile.referral_id.in_(list(referral_ids)))
+            .order_by(ReferralFile.referral_id, ReferralFile.ordinal)
         )
     )
 

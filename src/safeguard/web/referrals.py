@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from safeguard.domain.referrals import SOURCES
 from safeguard.referrals import request_rules, resolution, service, views, workflow
+from safeguard.referrals.bundle import safe_base
 from safeguard.referrals.settings import ReferralSettings
 from safeguard.web.deps import Checked, SignedIn, Viewer, store
 
@@ -255,7 +256,7 @@ async def import_document(
     if source not in SOURCES:
         raise HTTPException(status_code=400, detail=f"source must be one of {SOURCES}")
     data = await _bounded(file)
-    name = Path(file.filename or "upload.xml").name or "upload.xml"
+    name = safe_base(file.filename) or "upload.xml"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(data)
