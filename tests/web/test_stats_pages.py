@@ -52,47 +52,47 @@ ARREST = {
 
 def test_the_api_records_corrects_and_counts_with_roles_and_csrf(stats_site: Stats) -> None:
     ana, token = stats_site.client("ana")
-    assert ana.post("/api/v1/actions", json=ARREST).status_code == 403  # no CSRF token
-    made = ana.post("/api/v1/actions", json=ARREST, headers={"X-CSRF-Token": token})
+    assert ana.post("/api/actions", json=ARREST).status_code == 403  # no CSRF token
+    made = ana.post("/api/actions", json=ARREST, headers={"X-CSRF-Token": token})
     assert made.status_code == 201, made.text
     ref = made.json()["ref"]
     assert made.json()["person_key"] == f"local:subject:{SUBJECT}"
     again = ana.post(
-        "/api/v1/actions",
+        "/api/actions",
         json={**ARREST, "occurred_at": "2023-06-02T10:00:00Z"},
         headers={"X-CSRF-Token": token},
     )
     assert again.status_code == 201
     bad = ana.post(
-        "/api/v1/actions",
+        "/api/actions",
         json={**ARREST, "kind": "sentence", "fields": {"custodial_months": "ten"}},
         headers={"X-CSRF-Token": token},
     )
     assert bad.status_code == 422
     assert bad.json()["detail"] == ["Sentence: custodial_months must be a whole number, 0 or more"]
     stats = ana.get(
-        "/api/v1/statistics", params={"from": "2023-01-01", "to": "2023-12-31", "layout": "full"}
+        "/api/statistics", params={"from": "2023-01-01", "to": "2023-12-31", "layout": "full"}
     )
     assert stats.status_code == 200
     rows = {r["statistic"]: r["value"] for r in stats.json()["rows"]}
     assert rows["Arrests"] == 1  # one person, arrested twice
     fixed = ana.post(
-        f"/api/v1/actions/{ref}/corrections",
+        f"/api/actions/{ref}/corrections",
         json={"reason": "wrong year", "occurred_at": "2022-05-02T10:00:00+01:00"},
         headers={"X-CSRF-Token": token},
     )
     assert fixed.status_code == 201 and fixed.json()["version"] == 2
-    history = ana.get(f"/api/v1/actions/{ref}/history").json()
+    history = ana.get(f"/api/actions/{ref}/history").json()
     assert [h["version"] for h in history] == [1, 2]
     assert history[0]["occurred_at"].startswith("2023-05-02")
 
     rev, rev_token = stats_site.client("rev")
     assert (
-        rev.post("/api/v1/actions", json=ARREST, headers={"X-CSRF-Token": rev_token}).status_code
+        rev.post("/api/actions", json=ARREST, headers={"X-CSRF-Token": rev_token}).status_code
         == 403
     )
     assert (
-        rev.get("/api/v1/statistics", params={"from": "2023-01-01", "to": "2023-12-31"}).status_code
+        rev.get("/api/statistics", params={"from": "2023-01-01", "to": "2023-12-31"}).status_code
         == 403
     )
     with session_scope(stats_site.url) as session:
@@ -101,10 +101,10 @@ def test_the_api_records_corrects_and_counts_with_roles_and_csrf(stats_site: Sta
 
     paths = ana.get("/api/openapi.json").json()["paths"]
     for path in (
-        "/api/v1/actions",
-        "/api/v1/outcomes",
-        "/api/v1/statistics",
-        "/api/v1/statistics/national",
+        "/api/actions",
+        "/api/outcomes",
+        "/api/statistics",
+        "/api/statistics/national",
     ):
         assert path in paths
 
@@ -114,11 +114,11 @@ def test_outcome_22_without_its_activity_is_refused_in_the_api_and_the_form(
 ) -> None:
     ana, token = stats_site.client("ana")
     body = {"crime_ref": "CR-1", "code": 22, "decided_at": "2023-02-01T12:00:00Z", "force": "WMP"}
-    refused = ana.post("/api/v1/outcomes", json=body, headers={"X-CSRF-Token": token})
+    refused = ana.post("/api/outcomes", json=body, headers={"X-CSRF-Token": token})
     assert refused.status_code == 422
     assert "outcome 22: diversion" in refused.json()["detail"][0]
     ok = ana.post(
-        "/api/v1/outcomes",
+        "/api/outcomes",
         json={**body, "details": {"diversion": "education course"}},
         headers={"X-CSRF-Token": token},
     )
@@ -170,7 +170,7 @@ def test_the_action_form_and_the_dashboard(stats_site: Stats) -> None:
 def test_dashboard_text_is_escaped(stats_site: Stats) -> None:
     ana, token = stats_site.client("ana")
     ana.post(
-        "/api/v1/actions",
+        "/api/actions",
         json={**ARREST, "force": "<b>X</b>", "band": "High"},
         headers={"X-CSRF-Token": token},
     )

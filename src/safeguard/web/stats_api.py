@@ -21,7 +21,7 @@ from safeguard.outcomes.statistics import STATISTICS
 from safeguard.store.outcomes import Scope
 from safeguard.web.deps import Checked, SignedIn, Viewer, store
 
-router = APIRouter(prefix="/api/v1", tags=["actions, outcomes and statistics"])
+router = APIRouter(prefix="/api", tags=["actions, outcomes and statistics"])
 MAX_ROLLUP = 64 * 1024 * 1024
 
 
