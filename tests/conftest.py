@@ -42,8 +42,20 @@ def demo_corpus():  # noqa: ANN201 - DemoCorpus, imported lazily
 def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Persisted bank indexes go to the test's own folder, never the working tree."""
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "indexes"))
-    # Keys and audit checkpoints (store/keys.py) likewise: never the working tree's var/.
-    monkeypatch.setenv("SAFEGUARD_KEY_DIR", str(tmp_path / "keys"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keys and audit checkpoints (store/keys.py) go to one folder for the whole run, never the
+    working tree's var/: module-scoped fixtures seal previews that later tests read. Checkpoints
+    are named per database, so stores do not share them."""
+    saved = os.environ.get("SAFEGUARD_KEY_DIR")
+    os.environ["SAFEGUARD_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    yield
+    if saved is None:
+        os.environ.pop("SAFEGUARD_KEY_DIR", None)
+    else:
+        os.environ["SAFEGUARD_KEY_DIR"] = saved
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

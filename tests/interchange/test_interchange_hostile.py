@@ -131,3 +131,19 @@ def test_vpdq_text_bounds_lines_and_frames(tmp_path: Path, monkeypatch) -> None:
         assert "MAX_FRAMES" in str(error)
     else:
         raise AssertionError("a file over MAX_FRAMES was read")
+
+
+def test_brackets_quotes_and_backslashes_inside_strings_are_not_nesting(tmp_path: Path) -> None:
+    # Strings full of brackets, escaped quotes and backslashes, cut by reads at every offset.
+    series = "[{" * 80 + '\\"]]\\\\' + "[" * 7
+    entries = [
+        f'{{"MD5":"{i:032x}","Series":"{series}{"x" * (i % 37)}","Source":"\\\\"}}'
+        for i in range(600)
+    ]
+    path = tmp_path / "strings.json"
+    path.write_text('{"value":[' + ",".join(entries) + "]}")
+    items = list(read_bank(path))
+    assert all(isinstance(item, BankRecord) for item in items), items[:3]
+    assert len(items) == 600
+    assert items[5].series == series.replace('\\"', '"').replace("\\\\", "\\") + "x" * 5
+    assert items[0].source == "\\"

@@ -52,8 +52,9 @@ def _jpeg() -> bytes:
 
 
 def test_previews_and_keyframes_are_sealed_with_a_key_outside_the_store(
-    database_url: str, corpus: DemoCorpus
+    database_url: str, corpus: DemoCorpus, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SAFEGUARD_KEY_DIR", str(tmp_path / "own-keys"))  # replaced below
     _ingest(database_url, corpus, "OP-A")
     with session_scope(database_url) as session:
         rows = session.execute(

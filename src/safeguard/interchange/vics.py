@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 import ijson
-from ijson.common import ObjectBuilder
 
 from safeguard.config import vics_profile
 from safeguard.domain.categories import VicsProfile
@@ -96,55 +95,90 @@ _NOT_AN_OBJECT = frozenset(
 # --- reading ---------------------------------------------------------------------------------
 
 #: Deepest nesting of JSON arrays and objects read: a media entry needs about six levels. A
-#: hostile file nested 200,000 deep otherwise costs memory growing with the square of the depth.
+#: hostile file nested 200,000 deep otherwise costs memory growing with the square of the depth
+#: (the parser's path strings).
 MAX_DEPTH = 64
-#: Most JSON events (values, keys, brackets) one media entry may hold: about 160,000 vPDQ frames.
-MAX_ENTRY_EVENTS = 1_000_000
-#: Most bytes read without the parser producing an event: bounds one string or number token.
+#: Most bytes one media entry may take: about 200,000 vPDQ frames.
+MAX_ENTRY_BYTES = 32 << 20
+#: Longest string token: the parser buffers one whole.
 MAX_TOKEN_BYTES = 16 << 20
-#: Bytes handed to the parser at a time. It makes every event of a chunk before the depth check
-#: sees the first, so a chunk of opening brackets must stay small.
+#: Bytes handed to the parser at a time. The depth check refuses the read after the one that
+#: went too deep, so one read's worth of nesting is the most the parser ever sees beyond
+#: ``MAX_DEPTH``: its cost stays bounded (and an entry built from it is refused as an entry).
 READ_BYTES = 4096
 
-
-class _Metered:
-    """The file as the JSON parser reads it, refusing a token longer than ``MAX_TOKEN_BYTES``.
-
-    ``quiet`` counts bytes read since the parser last produced an event; the event loop resets
-    it. The parser buffers an unfinished token whole, so this bounds its memory.
-    """
-
-    def __init__(self, f: IO[bytes]) -> None:
-        self.f = f
-        self.quiet = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.f.read(min(size, READ_BYTES) if size is not None and size >= 0 else READ_BYTES)
-        self.quiet += len(data)
-        if self.quiet > MAX_TOKEN_BYTES:
-            raise ValueError(
-                f"a single JSON value is longer than {MAX_TOKEN_BYTES} bytes (MAX_TOKEN_BYTES)"
-            )
-        return data
+#: A complete JSON string, and the rest of one left open at the end of a read.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_END = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 class TooDeep(ValueError):
     """The JSON nests deeper than ``MAX_DEPTH``: reading stops."""
 
 
+class _Bounded:
+    """The file as the JSON parser reads it, bounded before the parser sees the bytes.
+
+    A string-aware bracket count (at C speed: strings are cut out with a regular expression,
+    brackets counted with ``bytes.count``) follows the nesting depth from read to read and
+    refuses more than ``MAX_DEPTH``; a string still open after ``MAX_TOKEN_BYTES`` is refused;
+    and, when ``entry_bytes`` is reset by the reader of entries, so is an entry longer than
+    ``MAX_ENTRY_BYTES``. The parser itself (ijson's C backend) then never sees what would cost.
+    """
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f = f
+        self.depth = 0
+        self.in_string = False
+        self.string_bytes = 0
+        self.entry_bytes = 0
+        self.pending = b""  # an escape cut by the end of a read (a lone trailing backslash)
+        self.failure: ValueError | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.failure is not None:
+            raise self.failure
+        data = self.f.read(min(size, READ_BYTES) if size is not None and size >= 0 else READ_BYTES)
+        self.entry_bytes += len(data)
+        if self.entry_bytes > MAX_ENTRY_BYTES:
+            raise ValueError(f"an entry is longer than {MAX_ENTRY_BYTES} bytes (MAX_ENTRY_BYTES)")
+        self._scan(data)
+        return data
+
+    def _scan(self, data: bytes) -> None:
+        text = self.pending + data
+        self.pending = b""
+        if self.in_string:
+            end = _STRING_END.match(text)
+            if end is None:
+                self.string_bytes += len(data)
+                if self.string_bytes > MAX_TOKEN_BYTES:
+                    raise ValueError(
+                        f"a JSON string is longer than {MAX_TOKEN_BYTES} bytes (MAX_TOKEN_BYTES)"
+                    )
+                trailing = len(text) - len(text.rstrip(b"\\"))
+                if trailing % 2:
+                    self.pending = b"\\"
+                return
+            self.in_string = False
+            text = text[end.end() :]
+        outside = _STRING.sub(b"", text)
+        open_at = outside.find(b'"')
+        if open_at >= 0:  # a string left open: nothing after its quote is structure
+            self.in_string, self.string_bytes = True, len(outside) - open_at
+            tail = outside[open_at + 1 :]
+            if (len(tail) - len(tail.rstrip(b"\\"))) % 2:
+                self.pending = b"\\"
+            outside = outside[:open_at]
+        self.depth += outside.count(b"[") + outside.count(b"{")
+        self.depth -= outside.count(b"]") + outside.count(b"}")
+        if self.depth > MAX_DEPTH:  # refused at the next read: this one's events still count
+            self.failure = TooDeep(f"JSON nested more than {MAX_DEPTH} levels deep; stopped")
+
+
 def _events(f: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
-    """``ijson.parse`` events, refusing nesting deeper than ``MAX_DEPTH`` before it costs."""
-    metered = _Metered(f)
-    depth = 0
-    for prefix, event, value in ijson.parse(metered, use_float=True):
-        metered.quiet = 0
-        if event == "start_map" or event == "start_array":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise TooDeep(f"JSON nested more than {MAX_DEPTH} levels deep; stopped")
-        elif event == "end_map" or event == "end_array":
-            depth -= 1
-        yield prefix, event, value
+    """``ijson.parse`` events of a depth- and token-bounded read of the file."""
+    return ijson.parse(_Bounded(f), use_float=True)
 
 
 @dataclass(frozen=True)
@@ -366,26 +400,12 @@ def read_vics(path: Path, profile: str | None) -> Iterator[BankRecord | RecordEr
 
 
 def _items(f: IO[bytes], prefix: str) -> Iterator[Any]:
-    """The values at ``prefix`` (as ``ijson.items``), each built from at most
-    ``MAX_ENTRY_EVENTS`` events and never nested deeper than ``MAX_DEPTH``."""
-    builder: ObjectBuilder | None = None
-    count = 0
-    for current, event, value in _events(f):
-        if builder is None:
-            if current != prefix:
-                continue
-            if event in ("start_map", "start_array"):
-                builder, count = ObjectBuilder(), 0
-            else:
-                yield value
-                continue
-        count += 1
-        if count > MAX_ENTRY_EVENTS:
-            raise ValueError(f"an entry holds more than {MAX_ENTRY_EVENTS} JSON values; stopped")
-        builder.event(event, value)
-        if current == prefix and event in ("end_map", "end_array"):
-            yield builder.value
-            builder = None
+    """The values at ``prefix`` (as ``ijson.items``, in C), each at most ``MAX_ENTRY_BYTES``
+    long and never nested deeper than ``MAX_DEPTH``."""
+    bounded = _Bounded(f)
+    for item in ijson.items(bounded, prefix, use_float=True):
+        bounded.entry_bytes = 0
+        yield item
 
 
 def _entries(path: Path, prefix: str, profile: VicsProfile) -> Iterator[BankRecord | RecordError]:
@@ -398,6 +418,8 @@ def _entries(path: Path, prefix: str, profile: VicsProfile) -> Iterator[BankReco
                     yield media_record(entry, profile)
                 except ValueError as exc:
                     yield RecordError(index, str(exc), "entry")
+                except RecursionError:
+                    yield RecordError(index, "entry is nested too deeply", "entry")
         except (ijson.JSONError, ValueError) as exc:
             yield RecordError(
                 index + 1,
