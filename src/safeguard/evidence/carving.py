@@ -38,6 +38,8 @@ def free_ranges(allocated: list[tuple[int, int]], size: int) -> list[tuple[int, 
     """
     merged: list[list[int]] = []
     for start, length in sorted(allocated):
+        if length <= 0:
+            continue
         end = start + length
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
