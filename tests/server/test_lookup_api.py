@@ -130,20 +130,29 @@ def test_lookups_keep_answering_while_a_bank_is_replaced(
     hashes = [{"kind": r[0], "value": r[1]} for r in rows if r[0] in ("md5", "pdq")][:40]
     versions = {tuple(r[2] for r in rows if r[0] in ("md5", "pdq"))[:40], ("N",) * len(hashes)}
     errors: list[BaseException] = []
+    original = tuple(r[2] for r in rows if r[0] in ("md5", "pdq"))[:40]
+    #: The version the replacing thread last made current, and an event the lookups set once
+    #: they answer from it: the thread waits for it, so every version is served (no timing).
+    step: list[tuple[tuple[str, ...], threading.Event]] = [(original, threading.Event())]
 
     def replace() -> None:
         try:
-            for source in (newer, demo_corpus.bank_csv, newer):
-                import_bank_file(source, "demo", replace=True, database_url=database_url)
+            for source, expect in ((newer, ("N",) * len(hashes)), (demo_corpus.bank_csv, original),
+                                   (newer, ("N",) * len(hashes))):  # fmt: skip
                 time.sleep(1.1)  # retired versions are named by the second they were replaced
+                import_bank_file(source, "demo", replace=True, database_url=database_url)
+                served = threading.Event()
+                step[0] = (expect, served)
+                if not served.wait(timeout=120):
+                    raise AssertionError(f"no lookup answered from {source.name}")
         except BaseException as error:  # noqa: BLE001 - reported by the test
             errors.append(error)
 
     thread = threading.Thread(target=replace, daemon=True)
     thread.start()
     seen: set[tuple[str, ...]] = set()
-    deadline = time.monotonic() + 60
-    while (thread.is_alive() or not seen) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 600
+    while thread.is_alive() and time.monotonic() < deadline:
         response = client.post("/api/v1/lookup", json={"hashes": hashes, "radius": 0},
                                headers=auth)  # fmt: skip
         assert response.status_code == 200, response.text
@@ -152,9 +161,12 @@ def test_lookups_keep_answering_while_a_bank_is_replaced(
         answer = tuple(r["matches"][0]["category"] for r in results)
         assert answer in versions, answer
         seen.add(answer)
+        expect, served = step[0]
+        if answer == expect:
+            served.set()
     thread.join(timeout=60)
     assert not errors and not thread.is_alive(), errors
-    assert len(seen) == 2  # both versions were served
+    assert len(seen) == 2, (seen, versions)  # both versions were served
     final = client.get("/api/v1/banks", headers=auth).json()
     assert [b["name"] for b in final if b["enabled"]] == ["demo"]
     assert sum(1 for b in final if not b["enabled"]) == 3

@@ -6,6 +6,10 @@ from typing import Protocol
 
 
 class Progress(Protocol):
+    """A watcher may also have ``node_done(node: str, files: int)``: the ingest then tells it
+    which node (host, or host/node id on a cluster) analysed how many files, for files/s per
+    node. It is optional, so watchers without it keep working."""
+
     def phase(self, name: str, total: int | None = None) -> None:
         """A new phase starts; ``total`` is the expected number of steps, if known."""
 
