@@ -255,7 +255,16 @@ def demo(
         bank_import(
             bank_csv, name="demo-bank", fmt=None, profile=None, replace=False, category=None
         )
-    ingest(case, "EXHIBIT-1", exhibit_dir, workers=workers, radius=31, min_quality=50, batch=256)
+    ingest(
+        case,
+        "EXHIBIT-1",
+        exhibit_dir,
+        workers=workers,
+        radius=31,
+        min_quality=50,
+        batch=256,
+        timings=None,
+    )
     report(case, fmt="text", output=None)
 
 
