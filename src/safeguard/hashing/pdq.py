@@ -22,6 +22,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from safeguard.domain.orientation import DIHEDRAL_LABELS  # noqa: F401 - re-exported
 from safeguard.hashing.pixels import pdq_array
 
 PDQ_HEX_LENGTH = 64
@@ -37,20 +38,6 @@ DIHEDRAL_ORDER: tuple[str, ...] = (
     "flipy",
     "flip_plus1",
     "flip_minus1",
-)
-
-#: What each dihedral variant means, in words, for reports: the media's variant ``k`` matched,
-#: i.e. the known picture is the file turned this way (checked against Pillow's transposes in
-#: tests/hashing/test_pdq_orientation.py).
-DIHEDRAL_LABELS: tuple[str, ...] = (
-    "as stored",
-    "rotated 90° anticlockwise",
-    "rotated 180°",
-    "rotated 90° clockwise",
-    "flipped top to bottom",
-    "mirrored left to right",
-    "transposed (mirrored on the main diagonal)",
-    "transversed (mirrored on the other diagonal)",
 )
 
 

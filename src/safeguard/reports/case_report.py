@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from safeguard.config import scheme as load_scheme
 from safeguard.domain.categories import CategoryScheme
 from safeguard.domain.kinds import MediaKind, MediaStatus
-from safeguard.hashing.pdq import DIHEDRAL_LABELS
+from safeguard.domain.orientation import DEFAULT_MIN_QUALITY, DIHEDRAL_LABELS
 from safeguard.reports.review_grades import REVIEWABLE, final_review_grades
 from safeguard.store.cases import get_case
 from safeguard.store.models import (
@@ -26,7 +26,6 @@ from safeguard.store.models import (
     Media,
 )
 from safeguard.store.video import match_details
-from safeguard.triage.exhibit_matching import MatchOptions
 
 AWAITING = "awaiting review"
 GRADED = (MediaStatus.GRADED_EXACT, MediaStatus.GRADED_PERCEPTUAL)
@@ -192,7 +191,7 @@ def _not_matchable_reason(media: Media, min_quality: int) -> str | None:
 
 
 def build_case_report(
-    session: Session, case_reference: str, *, min_quality: int = MatchOptions.min_quality
+    session: Session, case_reference: str, *, min_quality: int = DEFAULT_MIN_QUALITY
 ) -> CaseReport:
     """The charging report of a case; ``min_quality`` is the PDQ quality under which a picture
     is reported as not perceptually matchable (the matching default)."""

@@ -16,6 +16,7 @@ from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from safeguard.domain.kinds import MatchKind, MediaKind, MediaStatus
+from safeguard.domain.orientation import DEFAULT_MIN_QUALITY
 from safeguard.matching.decide import Decision, FoundMatch, decide
 from safeguard.matching.groups import near_duplicate_groups, video_links
 from safeguard.matching.video_match import pack_frames
@@ -42,7 +43,7 @@ class MatchOptions:
     #: PDQ Hamming distance at or below which a bank hash matches (PDQ's usual threshold).
     radius: int = 31
     #: PDQ hashes of lower quality (flat or tiny images) are too unreliable to match on.
-    min_quality: int = 50
+    min_quality: int = DEFAULT_MIN_QUALITY
     #: Distance for near-duplicate grouping of new media.
     group_radius: int = 31
     #: vPDQ: frame distance and minimum frame quality (Meta's defaults).
