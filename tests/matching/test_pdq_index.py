@@ -285,3 +285,28 @@ def test_compact_layout_plans_once_per_batch_size(
     compact.search(queries, 31)
     assert len(calls) == 2
     assert first == [t for t in within(dist, ids, 31) if t[0] == 0]
+
+
+def test_mih_layout_plans_once_per_radius(
+    planted_index: PdqIndex, planted: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: the default layout's pure-Python threshold planner ran on every search (tens
+    of milliseconds, more than a single query's search); it now runs once per radius."""
+    from safeguard.matching import _pdq_kernels
+
+    bank, ids, queries, dist = planted
+    index = PdqIndex.build(bank, ids)
+    calls: list[int] = []
+    real = _pdq_kernels.plan_thresholds
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(args[2] if len(args) > 2 else kwargs.get("radius", -1))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_pdq_kernels, "plan_thresholds", counting)
+    for k in range(4):
+        got = triples(index.search(queries[k : k + 1], 31))
+        assert got == [(0, d, i) for q, d, i in within(dist, ids, 31) if q == k]
+    assert calls == [31]
+    index.search(queries[:1], 20)
+    assert calls == [31, 20]

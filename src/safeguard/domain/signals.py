@@ -138,7 +138,7 @@ VPDQ_MIN_QUALITY: int = VPDQ.min_quality or 0
 
 #: What each dihedral variant means, in words, for reports: the media's variant ``k`` matched,
 #: i.e. the known picture is the file turned this way (checked against Pillow's transposes in
-#: tests/hashing/test_pdq_orientation.py).
+#: tests/hashing/test_degenerate_hashes.py).
 DIHEDRAL_LABELS: tuple[str, ...] = (
     "as stored",
     "rotated 90° anticlockwise",

@@ -170,9 +170,10 @@ class PdqIndex:
         self._tables = tables
         self._layout: Layout = layout
         self._keepalive = _keepalive
-        #: The compact layout's table choice per (radius, batch size rounded up to a power of
-        #: two): the planner is pure Python and cost about a second a call, which a single query
-        #: paid every time; the index never changes, so the choice is made once.
+        #: Search plans: the mih layout's thresholds per radius, the compact layout's table
+        #: choice per (radius, batch size rounded up to a power of two). The planners are pure
+        #: Python (up to a second a call for the compact layout), which a single query paid
+        #: every time; the index never changes, so each plan is made once.
         self._plans: dict[tuple[int, int], Any] = {}
 
     # ---------------------------------------------------------------- construction
@@ -366,11 +367,18 @@ class PdqIndex:
         """Tables (built or to build) and thresholds for this search, or None to scan."""
         unique = len(self._words)
         if self._tables:
-            bits = [t.bits for t in self._tables]
-            thresholds = K.plan_thresholds(unique, bits, radius)
-            if thresholds is None or K.plan_cost(unique, bits, thresholds) >= K.COST_SCAN * unique:
-                return None
-            return self._tables, thresholds
+            # The thresholds depend only on the index and the radius: planned once (the greedy
+            # planner is pure Python and cost tens of milliseconds, more than a query's search).
+            key = (radius, 0)
+            if key not in self._plans:
+                bits = [t.bits for t in self._tables]
+                thresholds = K.plan_thresholds(unique, bits, radius)
+                scan = (
+                    thresholds is None
+                    or K.plan_cost(unique, bits, thresholds) >= K.COST_SCAN * unique
+                )
+                self._plans[key] = None if scan else (self._tables, thresholds)
+            return self._plans[key]
         if self._layout == "compact":
             bucket = 1 << max(0, int(n_queries) - 1).bit_length()
             key = (radius, bucket)
