@@ -133,7 +133,10 @@ def test_an_exhibit_is_not_shown_complete_while_its_previews_are_stored(
     with session_scope(sqlite_url) as session:
         create_case(session, "OP-S")
     import_bank_file(corpus.bank_csv, "demo", database_url=sqlite_url)
-    ingest_exhibit("OP-S", "EX1", corpus.exhibit_dir, IngestOptions(workers=1), None, sqlite_url)
+    # Workers make previews during the ingest; without them the fallback preparation does,
+    # and that is the window this test watches.
+    options = IngestOptions(workers=1, previews=False)
+    ingest_exhibit("OP-S", "EX1", corpus.exhibit_dir, options, None, sqlite_url)
     states: list[str] = []
     original = previews._prepare_exhibit
 

@@ -128,7 +128,7 @@ def test_vics_video_fields_are_read_tolerantly(tmp_path: Path) -> None:
     assert "at or before it starts" in errors[0].message  # type: ignore[union-attr]
     assert "between 0 and 100" in errors[1].message  # type: ignore[union-attr]
     assert "not in the uk profile" in errors[2].message  # type: ignore[union-attr]
-    assert "no MD5, SHA1, SHA256, PDQ or VPDQ" in errors[3].message  # type: ignore[union-attr]
+    assert "no MD5, SHA1, SHA256, PDQ, VPDQ or alternative hash" in errors[3].message  # type: ignore[union-attr]
 
 
 def test_vics_writes_vpdq_as_reference_tuples(tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ def bank_import(
     except (AlreadyExists, ValueError, KeyError) as error:
         raise _fail(str(error)) from None
     console.print(
-        escape(f"bank {escape(name)}: imported {summary.imported:,} entries ({summary.format})")
+        escape(f"bank {name}: imported {summary.imported:,} entries ({summary.format})")
     )
     _print_problems(file, summary.errors, "skipped")
 

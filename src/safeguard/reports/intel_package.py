@@ -14,6 +14,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from safeguard.reports import pdf
+
 _env = Environment(
     loader=PackageLoader("safeguard.reports", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -46,12 +48,7 @@ def to_html(package: dict[str, Any]) -> bytes:
 
 def html_to_pdf(html: bytes) -> bytes:
     """WeasyPrint, with no fetching: any URL in the document resolves to nothing."""
-    from weasyprint import HTML  # imported late: it loads Pango
-
-    def no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        raise ValueError(f"package rendering fetches nothing ({url})")
-
-    return HTML(string=html.decode("utf-8"), url_fetcher=no_fetch).write_pdf()
+    return pdf.html_to_pdf(html.decode("utf-8"))
 
 
 def render(package: dict[str, Any], *, pdf: bool = True) -> Rendered:

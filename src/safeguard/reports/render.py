@@ -14,6 +14,7 @@ from rich.table import Table
 
 from safeguard.domain.csvcells import SafeDictWriter
 from safeguard.reports.case_report import CaseReport, Tally, format_runtime
+from safeguard.reports.pdf import html_to_pdf
 
 FORMATS = ("text", "json", "csv", "html", "pdf")
 
@@ -421,11 +422,11 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         weak.add_column("Why", overflow="fold")
         weak.add_column("Paths", overflow="fold")
         for n in report.not_matchable:
-            weak.add_row(n.exhibit, n.sha256, n.reason, "\n".join(n.paths))
+            weak.add_row(*map(escape, (n.exhibit, n.sha256, n.reason, "\n".join(n.paths))))
         console.print(weak)
     if report.recovered:
         console.print(_recovered_table(report))
-    console.print(report.policy.describe())
+    console.print(escape(report.policy.describe()))
     schedule = Table(
         title=f"Schedule of graded items ({len(report.schedule):,})", title_justify="left"
     )
@@ -433,7 +434,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
     for column in ("Exhibit", "Category", "How graded", "Flags", "Paths and dates"):
         schedule.add_column(column, overflow="fold")
     for line in report.schedule:
-        schedule.add_row(
+        cells = (
             line.sha256,
             line.exhibit,
             line.category,
@@ -443,6 +444,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
                 f"{p} ({d or 'no date'})" for p, d in zip(line.paths, line.modified, strict=False)
             ),
         )
+        schedule.add_row(*map(escape, cells))
     console.print(schedule)
     if report.unviewable:
         unseen = Table(
@@ -452,7 +454,7 @@ def render_text(report: CaseReport, width: int = 160) -> str:
         for column in ("Exhibit", "SHA-256", "Paths", "Why"):
             unseen.add_column(column, overflow="fold")
         for u in report.unviewable:
-            unseen.add_row(u.exhibit, u.sha256, "\n".join(u.paths), u.reason)
+            unseen.add_row(*map(escape, (u.exhibit, u.sha256, "\n".join(u.paths), u.reason)))
         console.print(unseen)
     if report.errors:
         errors = Table(title=f"Errors ({len(report.errors):,})", title_justify="left")
@@ -465,16 +467,12 @@ def render_text(report: CaseReport, width: int = 160) -> str:
     return console.file.getvalue()
 
 
+
+
 def render_pdf(report: CaseReport) -> bytes:
     """The HTML report laid out as an A4 PDF by WeasyPrint (the ``pdf`` extra; it needs the
     Pango libraries, which ``./run`` installs when missing)."""
-    try:
-        from weasyprint import HTML
-    except (ImportError, OSError) as error:  # OSError: Pango missing
-        raise RuntimeError(
-            f"PDF output needs WeasyPrint and Pango ({error}); run ./run setup"
-        ) from None
-    return HTML(string=render_html(report, paged=True)).write_pdf()
+    return html_to_pdf(render_html(report, paged=True))
 
 
 def render(report: CaseReport, fmt: str) -> str | bytes:

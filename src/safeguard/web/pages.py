@@ -68,7 +68,7 @@ router = APIRouter(include_in_schema=False)
 CardKey = Annotated[str, PathParam(pattern=KEY_PATTERN)]
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 #: Roles from least to most privileged: the add-user form starts on the first.
-ROLE_PRIVILEGE = ("analyst", "reviewer", "supervisor", "admin")
+ROLE_PRIVILEGE = ("analyst", "intelligence", "reviewer", "supervisor", "admin")
 FLAG_LABELS = {
     "victim_identified": "Victim identified",
     "series": "Series",
