@@ -102,3 +102,35 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     monkeypatch.setenv("SAFEGUARD_DATABASE_URL", url)
     return url
+
+
+#: Modules whose tests take more than a few seconds each (real clusters, disk images, whole
+#: demo ingests, browsers): the fast subset (``./run test -m "not slow and not postgresql"``)
+#: leaves them out; CI runs everything.
+SLOW_MODULES = (
+    "tests/triage/test_cluster.py",
+    "tests/images/",
+    "tests/triage/test_ingest_demo.py",
+    "tests/triage/test_resume.py",
+    "tests/demo/test_demo_corpus.py",
+    "tests/server/test_case_export.py",
+    "tests/server/test_many_processes.py",
+    "tests/server/test_concurrency.py",
+    "tests/web/test_browser",
+    "tests/web/test_stats_browser.py",
+    "tests/review/test_demo_cards.py",
+    "tests/video/test_video_ingest.py",
+    "tests/outcomes/test_snapshot.py",
+    "tests/cli/test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow modules ``slow`` and every PostgreSQL run of a test ``postgresql``."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = Path(str(item.fspath)).relative_to(root).as_posix()
+        if where.startswith(SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
+        if "[postgresql" in item.nodeid:
+            item.add_marker(pytest.mark.postgresql)
