@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from safeguard.store.database import session_scope
 from safeguard.store.image_models import ExhibitImage
 from safeguard.store.models import Exhibit, FileRecord, Media
 from safeguard.triage.ingest import IngestOptions, ingest_exhibit
+from tests.cli_process import cli_process, run_cli
 from tests.images.conftest import DELETED, FILE_SYSTEMS, BuiltDisks, DemoDisk
 from tests.triage.store_dump import dump
 
@@ -172,19 +172,11 @@ def test_a_tampered_e01_fails_verification_and_says_so(
 
 
 def _cli(url: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "SAFEGUARD_DATABASE_URL": url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "safeguard.cli.main", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return cli_process(url, *args)
 
 
 def _run(url: str, *args: str) -> None:
-    process = _cli(url, *args)
-    _, stderr = process.communicate(timeout=900)
-    assert process.returncode == 0, stderr.decode()
+    run_cli(url, *args, timeout=900)
 
 
 def _stored(url: str) -> int:

@@ -5,30 +5,22 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from safeguard.demo.corpus import DemoCorpus
+from tests.cli_process import cli_process, run_cli
 from tests.triage.store_dump import dump
 
 
 def _cli(url: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "SAFEGUARD_DATABASE_URL": url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "safeguard.cli.main", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return cli_process(url, *args)
 
 
 def _run(url: str, *args: str) -> None:
-    process = _cli(url, *args)
-    _, stderr = process.communicate(timeout=600)
-    assert process.returncode == 0, stderr.decode()
+    run_cli(url, *args, timeout=600)
 
 
 def _prepare(url: str, corpus: DemoCorpus) -> None:
